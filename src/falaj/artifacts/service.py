@@ -1,0 +1,178 @@
+"""The artifact service: stores bytes, indexes them, audits every write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import sqlalchemy as sa
+
+from falaj.artifacts.digest import normalize_digest
+from falaj.artifacts.objects import ObjectStore, WriteResult
+from falaj.artifacts.tables import artifacts
+from falaj.errors import IntegrityError, InvalidInputError, NotFoundError
+from falaj.governance.service import Service, ServiceContext
+from falaj.store.dml import insert_ignore
+from falaj.store.schema import utcnow
+
+__all__ = ["ArtifactInfo", "ArtifactService", "VerifyReport"]
+
+DEFAULT_MEDIA_TYPE = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    """The metadata row of a stored object."""
+
+    digest: str
+    size: int
+    media_type: str
+    created_by: str
+    created_at: dt.datetime
+    region: str
+
+    @property
+    def uri(self) -> str:
+        return f"sha256:{self.digest}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    damaged: dict[str, str]
+    missing: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged and not self.missing
+
+
+class ArtifactService(Service):
+    """``ws.artifacts``: put, get and verify content-addressed artifacts."""
+
+    def __init__(self, context: ServiceContext, objects: ObjectStore) -> None:
+        super().__init__(context)
+        self._objects = objects
+
+    @property
+    def objects(self) -> ObjectStore:
+        return self._objects
+
+    # -- writing -------------------------------------------------------------------------------
+    def put_bytes(self, data: bytes, *, media_type: str = DEFAULT_MEDIA_TYPE) -> ArtifactInfo:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise InvalidInputError(f"put_bytes expects bytes, got {type(data).__name__}")
+        return self.put_stream(io.BytesIO(bytes(data)), media_type=media_type)
+
+    def put_file(self, path: str | Path, *, media_type: str | None = None) -> ArtifactInfo:
+        source = Path(path)
+        if not source.is_file():
+            raise NotFoundError(f"file {source} does not exist or is not a regular file")
+        guessed = media_type or mimetypes.guess_type(source.name)[0] or DEFAULT_MEDIA_TYPE
+        with source.open("rb") as fh:
+            return self.put_stream(fh, media_type=guessed, name=source.name)
+
+    def put_stream(
+        self, stream: BinaryIO, *, media_type: str = DEFAULT_MEDIA_TYPE, name: str | None = None
+    ) -> ArtifactInfo:
+        """Store a stream in chunks; identical content is stored (and indexed) once."""
+        _check_media_type(media_type)
+        written = self._objects.write_stream(stream)
+        return self._index(written, media_type, name)
+
+    def _index(self, written: WriteResult, media_type: str, name: str | None) -> ArtifactInfo:
+        details = {"size": written.size, "media_type": media_type, "name": name}
+        with self.mutation("artifact.put", "artifact", written.digest, details=details) as m:
+            inserted = insert_ignore(
+                m.conn,
+                artifacts,
+                {
+                    "digest": written.digest,
+                    "size": written.size,
+                    "media_type": media_type,
+                    "created_by": self.principal.name,
+                    "created_at": utcnow(),
+                    "region": self.context.region,
+                },
+            )
+            m.details["deduplicated"] = not inserted
+            row = m.conn.execute(
+                sa.select(artifacts).where(artifacts.c.digest == written.digest)
+            ).one()
+        return ArtifactInfo(**row._mapping)
+
+    # -- reading -------------------------------------------------------------------------------
+    def info(self, digest: str) -> ArtifactInfo:
+        d = normalize_digest(digest)
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(artifacts).where(artifacts.c.digest == d)).one_or_none()
+        if row is None:
+            raise NotFoundError(f"artifact {d} is not registered in this workspace")
+        return ArtifactInfo(**row._mapping)
+
+    def exists(self, digest: str) -> bool:
+        try:
+            self.info(digest)
+        except NotFoundError:
+            return False
+        return True
+
+    def get_bytes(self, digest: str) -> bytes:
+        """The object's bytes, verified against its digest and recorded size."""
+        meta = self.info(digest)
+        return self._objects.read_bytes(meta.digest, expected_size=meta.size)
+
+    def get_file(self, digest: str, dest: str | Path) -> Path:
+        """Write the object to ``dest`` (atomically, only once verified)."""
+        meta = self.info(digest)
+        return self._objects.copy_to(meta.digest, dest, expected_size=meta.size)
+
+    def open(self, digest: str) -> BinaryIO:
+        """Stream the object; raises :class:`IntegrityError` at the end if it is damaged."""
+        meta = self.info(digest)
+        return self._objects.open(meta.digest, expected_size=meta.size)
+
+    @contextmanager
+    def local_path(self, digest: str) -> Iterator[Path]:
+        """A verified local file with the object's bytes, for libraries that want a path."""
+        meta = self.info(digest)
+        with self._objects.local_path(meta.digest, expected_size=meta.size) as path:
+            yield path
+
+    def list(self, *, limit: int = 100) -> list[ArtifactInfo]:
+        if limit <= 0:
+            raise InvalidInputError(f"limit must be a positive integer, got {limit}")
+        query = sa.select(artifacts).order_by(artifacts.c.created_at.desc()).limit(limit)
+        with self.store.read() as conn:
+            return [ArtifactInfo(**row._mapping) for row in conn.execute(query)]
+
+    def verify(self, digest: str | None = None) -> VerifyReport:
+        """Re-hash one object, or every indexed object, and report damage and loss."""
+        if digest is not None:
+            metas = [self.info(digest)]
+        else:
+            with self.store.read() as conn:
+                metas = [ArtifactInfo(**r._mapping) for r in conn.execute(sa.select(artifacts))]
+        damaged: dict[str, str] = {}
+        missing: list[str] = []
+        for meta in metas:
+            try:
+                self._objects.verify(meta.digest, expected_size=meta.size)
+            except NotFoundError:
+                missing.append(meta.digest)
+            except IntegrityError as exc:
+                damaged[meta.digest] = str(exc)
+        return VerifyReport(checked=len(metas), damaged=damaged, missing=missing)
+
+
+def _check_media_type(media_type: str) -> None:
+    if not isinstance(media_type, str) or "/" not in media_type or len(media_type) > 200:
+        raise InvalidInputError(
+            f"media_type {media_type!r} is invalid: expected a MIME type like 'text/csv'"
+        )

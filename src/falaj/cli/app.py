@@ -1,0 +1,70 @@
+"""The ``falaj`` command line: parse → call a service → render with rich.
+
+Input mistakes print one line and exit non-zero (the :class:`~falaj.errors.FalajError` subclass's
+``exit_code``); no traceback reaches the user unless ``FALAJ_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+import typer
+
+from falaj.cli import artifacts, audit, db, demo, workspace_cmds
+from falaj.cli.common import err_console, state
+
+app = typer.Typer(
+    name="falaj",
+    help="Falaj: one governed workflow from raw data to a monitored model in production.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: Path | None = typer.Option(
+        None, "--home", help="Workspace folder (default: $FALAJ_HOME or ~/.falaj)."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="Settings file (default: $FALAJ_CONFIG or <home>/falaj.toml)."
+    ),
+) -> None:
+    st = state(ctx)
+    st.home = home
+    st.config = config
+
+
+workspace_cmds.register(app)
+app.add_typer(db.app, name="db")
+app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(audit.app, name="audit")
+demo.register(app)
+# [cli: capability command groups]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: runs the app and turns Falaj errors into one-line messages."""
+    from falaj.errors import FalajError
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except FalajError as exc:
+        if os.environ.get("FALAJ_DEBUG"):
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

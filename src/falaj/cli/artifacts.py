@@ -1,0 +1,80 @@
+"""``falaj artifacts``: put, get, verify and list content-addressed artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from falaj.cli.common import console, open_workspace, print_json
+
+app = typer.Typer(help="Content-addressed artifact store.", no_args_is_help=True)
+
+
+@app.command("put")
+def put(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="File to store."),
+    media_type: str | None = typer.Option(None, help="MIME type (guessed from the name)."),
+) -> None:
+    """Store a file (streamed in chunks); prints its sha256 digest."""
+    with open_workspace(ctx) as ws:
+        meta = ws.artifacts.put_file(path, media_type=media_type)
+    console.print(f"sha256:{meta.digest}  {meta.size} bytes  {meta.media_type}", highlight=False)
+
+
+@app.command("get")
+def get(
+    ctx: typer.Context,
+    digest: str = typer.Argument(..., help="sha256 digest (with or without 'sha256:')."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the bytes."),
+) -> None:
+    """Write an artifact to a file; the file appears only if its digest checks out."""
+    with open_workspace(ctx) as ws:
+        path = ws.artifacts.get_file(digest, output)
+    console.print(f"wrote {path}")
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    digest: str | None = typer.Argument(None, help="One digest; default: every artifact."),
+) -> None:
+    """Re-hash stored objects; exit 5 if any is damaged or missing."""
+    with open_workspace(ctx) as ws:
+        report = ws.artifacts.verify(digest)
+    for d, why in report.damaged.items():
+        console.print(f"[red]damaged[/] {d}: {why}", highlight=False)
+    for d in report.missing:
+        console.print(f"[red]missing[/] {d}", highlight=False)
+    console.print(
+        f"checked {report.checked}: {len(report.damaged)} damaged, {len(report.missing)} missing"
+    )
+    if not report.ok:
+        raise typer.Exit(5)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    limit: int = typer.Option(50, min=1, help="How many, newest first."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List stored artifacts, newest first."""
+    with open_workspace(ctx) as ws:
+        items = ws.artifacts.list(limit=limit)
+    if as_json:
+        print_json([vars(i) for i in items])
+        return
+    table = Table("digest", "size", "media type", "stored by", "at", "region")
+    for i in items:
+        table.add_row(
+            i.digest[:16],
+            str(i.size),
+            i.media_type,
+            i.created_by,
+            i.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            i.region,
+        )
+    console.print(table)

@@ -1,0 +1,81 @@
+"""Runs the demo stages in order against a throw-away embedded workspace."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.rule import Rule
+
+from falaj.workspace import Workspace
+
+__all__ = ["DemoContext", "run_demo"]
+
+
+@dataclass
+class DemoContext:
+    """What the stages share: the workspace, the console, a scratch folder, and their results."""
+
+    ws: Workspace
+    console: Console
+    workdir: Path
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, message: str) -> None:
+        self.console.print(f"  {message}", highlight=False)
+
+
+def run_demo(
+    workdir: Path | None = None,
+    *,
+    keep: bool = False,
+    console: Console | None = None,
+    only: list[str] | None = None,
+) -> dict[str, Any]:
+    """Run every stage (or those named in ``only``); returns what the stages recorded."""
+    from falaj.demo.stages import STAGES
+
+    out = console or Console()
+    temporary = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="falaj-demo-")) if workdir is None else Path(workdir)
+    if root.exists() and any(root.iterdir()) and not temporary:
+        raise_if_not_demo(root)
+    root.mkdir(parents=True, exist_ok=True)
+    out.print(Rule("[bold]Falaj demo: raw data to a governed model[/]"))
+    out.print(f"workspace: {root / 'workspace'}  (embedded: SQLite + local folder)")
+    started = time.perf_counter()
+    try:
+        with Workspace.init(root / "workspace", region="ae-dubai-1", exist_ok=True) as ws:
+            ctx = DemoContext(ws=ws, console=out, workdir=root)
+            for number, stage in enumerate(STAGES, start=1):
+                if only and stage.key not in only:
+                    continue
+                out.print(Rule(f"{number}. {stage.title}", align="left"))
+                t0 = time.perf_counter()
+                stage.run(ctx)
+                out.print(f"  [dim]({time.perf_counter() - t0:.2f} s)[/]")
+            results = dict(ctx.results)
+    finally:
+        if temporary and not keep:
+            shutil.rmtree(root, ignore_errors=True)
+    out.print(Rule(f"[bold green]demo finished in {time.perf_counter() - started:.1f} s[/]"))
+    if temporary and not keep:
+        out.print("[dim]the throw-away workspace was removed (use --keep to inspect it)[/]")
+    else:
+        out.print(f"inspect it: falaj --home {root / 'workspace'} audit list")
+    return results
+
+
+def raise_if_not_demo(root: Path) -> None:
+    """Refuse to reuse a non-empty folder that is not a previous demo's."""
+    from falaj.errors import AlreadyExistsError
+
+    if not (root / "workspace" / "falaj.toml").exists():
+        raise AlreadyExistsError(
+            f"{root} is not empty and holds no demo workspace; choose an empty or new folder"
+        )

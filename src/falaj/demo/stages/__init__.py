@@ -1,0 +1,35 @@
+"""The demo's stages, in lifecycle order. Each capability adds its stage here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from falaj.demo.runner import DemoContext
+
+__all__ = ["STAGES", "Stage"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    title: str
+    run: Callable[[DemoContext], None]
+
+
+def _stages() -> list[Stage]:
+    from falaj.demo.stages import audit_trail, foundation
+
+    return [
+        Stage("foundation", "Store the raw data as a verified artifact", foundation.run),
+        # [demo stages: data]
+        # [demo stages: tracking]
+        # [demo stages: pipelines]
+        # [demo stages: training]
+        Stage("audit", "The audit trail of everything above", audit_trail.run),
+    ]
+
+
+STAGES: list[Stage] = _stages()

@@ -1,0 +1,32 @@
+"""Portable DML helpers for statements whose syntax differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+__all__ = ["insert_ignore"]
+
+
+def insert_ignore(
+    conn: Connection,
+    table: Table,
+    rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> int:
+    """Insert ``rows``, silently skipping any that collide with a unique key; returns inserted."""
+    dialect = conn.dialect.name
+    stmt: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - only the two supported dialects reach here
+        raise RuntimeError(f"unsupported dialect {dialect}")
+    params = [dict(rows)] if isinstance(rows, Mapping) else [dict(r) for r in rows]
+    if not params:
+        return 0
+    result = conn.execute(stmt, params)
+    return int(result.rowcount or 0)
