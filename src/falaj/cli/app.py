@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     from falaj.errors import FalajError
 
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except FalajError as exc:
         if os.environ.get("FALAJ_DEBUG"):
             raise
@@ -68,3 +68,5 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    if isinstance(code, int) and code:
+        sys.exit(code)

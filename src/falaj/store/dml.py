@@ -28,5 +28,7 @@ def insert_ignore(
     params = [dict(rows)] if isinstance(rows, Mapping) else [dict(r) for r in rows]
     if not params:
         return 0
-    result = conn.execute(stmt, params)
-    return int(result.rowcount or 0)
+    # rowcount is unreliable for executemany; RETURNING counts exactly on both dialects.
+    returning = stmt.returning(*table.primary_key.columns)
+    result = conn.execute(returning, params[0] if len(params) == 1 else params)
+    return len(result.all())

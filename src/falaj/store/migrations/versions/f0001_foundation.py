@@ -51,7 +51,7 @@ def upgrade() -> None:
             primary_key=True,
             autoincrement=True,
         ),
-        sa.Column("event_id", sa.String(32), nullable=False, unique=True),
+        sa.Column("event_id", sa.String(32), nullable=False),
         sa.Column("occurred_at", UTCDateTime(), nullable=False),
         sa.Column("principal", sa.String(200), nullable=False),
         sa.Column("principal_kind", sa.String(20), nullable=False),
@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.String(64), nullable=False),
         sa.Column("region", sa.String(64), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
+        sa.UniqueConstraint("event_id", name="uq_audit_events_event_id"),
     )
     op.create_index("ix_audit_events_occurred_at", "audit_events", ["occurred_at"])
     op.create_index(

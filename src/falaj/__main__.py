@@ -1,0 +1,5 @@
+"""``python -m falaj`` runs the CLI."""
+
+from falaj.cli.app import main
+
+main()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.conftest import run_falaj
+
+
+def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path) -> None:
+    r = run_falaj("demo", "--workdir", str(tmp_path / "demo"))
+    assert r.code == 0, r.err[-3000:]
+    assert "demo finished" in r.out
+    assert "Traceback" not in r.err
+    assert (tmp_path / "demo" / "workspace" / "falaj.toml").is_file()
+    audit = run_falaj("--home", str(tmp_path / "demo" / "workspace"), "audit", "list")
+    assert audit.code == 0 and "artifact.put" in audit.out
+
+
+def test_demo_refuses_a_foreign_non_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("keep me")
+    r = run_falaj("demo", "--workdir", str(tmp_path))
+    assert r.code == 4 and "not empty" in r.err
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
