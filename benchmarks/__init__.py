@@ -1,0 +1,1 @@
+"""Reproducible benchmarks against the peer tools (`make bench`)."""
