@@ -220,6 +220,32 @@ class Workspace:
     def lineage(self) -> LineageService:
         return LineageService(self.context())
 
+    from typing import TYPE_CHECKING as _TRACKING_TYPES
+
+    if _TRACKING_TYPES:  # the tracking service is imported on first use, not with the workspace
+        from falaj.tracking.run import ActiveRun
+        from falaj.tracking.service import TrackingService
+
+    @cached_property
+    def tracking(self) -> TrackingService:
+        """Experiments, runs, batched logging and run search (``falaj.tracking``)."""
+        from falaj.tracking.service import TrackingService
+
+        return TrackingService(self.context(), self.artifacts)
+
+    def start_run(
+        self,
+        experiment: str,
+        *,
+        run_name: str | None = None,
+        tags: dict[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> ActiveRun:
+        """Start a tracked run (a context manager); same as ``ws.tracking.start_run``."""
+        return self.tracking.start_run(
+            experiment, run_name=run_name, tags=tags, parent_run_id=parent_run_id
+        )
+
     # [capability services: tracking]
     # [capability services: registry]
     # [capability services: data]

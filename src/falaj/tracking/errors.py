@@ -1,0 +1,60 @@
+"""Errors of the tracking area (subclasses of the one Falaj exception tree)."""
+
+from __future__ import annotations
+
+from falaj.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PolicyViolationError,
+)
+
+__all__ = [
+    "ExperimentNotFoundError",
+    "InvalidFilterError",
+    "ModelNotFoundError",
+    "ParamConflictError",
+    "RunNotActiveError",
+    "RunNotFoundError",
+    "TrackingWriteError",
+    "UntrustedModelError",
+]
+
+
+class RunNotFoundError(NotFoundError):
+    """No run has this id."""
+
+
+class ExperimentNotFoundError(NotFoundError):
+    """No experiment has this name."""
+
+
+class ModelNotFoundError(NotFoundError):
+    """No logged model matches this reference."""
+
+
+class RunNotActiveError(ConflictError):
+    """Logging into a run that has already ended."""
+
+
+class ParamConflictError(ConflictError):
+    """A param is immutable: re-logging its key with a different value."""
+
+
+class InvalidFilterError(InvalidInputError):
+    """A run-search filter or order-by clause that does not parse; points at the position."""
+
+    def __init__(self, message: str, text: str, position: int) -> None:
+        self.text = text
+        self.position = position
+        caret = " " * (position + 2) + "^"
+        super().__init__(f"{message} (at position {position})\n  {text}\n{caret}")
+
+
+class UntrustedModelError(PolicyViolationError):
+    """Loading a model whose format runs code (pickle) without ``trusted=True``."""
+
+
+class TrackingWriteError(BackendUnavailableError):
+    """The background writer could not persist logged values."""

@@ -1,0 +1,426 @@
+"""``ws.tracking``: experiments, runs, batched logging, run search, logged models."""
+
+from __future__ import annotations
+
+import atexit
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from falaj.artifacts.digest import normalize_digest
+from falaj.errors import AlreadyExistsError, ConflictError, InvalidInputError
+from falaj.governance.service import Service, ServiceContext
+from falaj.lineage.graph import Node, record_edge
+from falaj.store.dml import insert_ignore
+from falaj.store.schema import new_id, utcnow
+from falaj.tracking import reads
+from falaj.tracking.entities import Experiment, LoggedModel, MetricPoint, Run, RunPage
+from falaj.tracking.errors import (
+    ExperimentNotFoundError,
+    ModelNotFoundError,
+    RunNotActiveError,
+    RunNotFoundError,
+)
+from falaj.tracking.rows import upsert_tags, write_items
+from falaj.tracking.run import ActiveRun
+from falaj.tracking.tables import experiments, logged_models, run_artifacts, run_inputs, runs
+from falaj.tracking.validation import (
+    check_experiment_name,
+    check_key,
+    check_model_name,
+    check_run_name,
+    tag_text,
+)
+from falaj.tracking.writer import BatchWriter, Item
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from falaj.artifacts.service import ArtifactInfo, ArtifactService
+    from falaj.tracking.models import LoadedModel
+
+__all__ = ["TrackingService", "parse_model_uri"]
+
+_MODEL_MEDIA_TYPE = "application/vnd.falaj.model+zip"
+_open_services: weakref.WeakSet[TrackingService] = weakref.WeakSet()
+
+
+class TrackingService(Service):
+    """Experiments and runs; reached as ``ws.tracking`` (and ``ws.start_run``)."""
+
+    def __init__(self, context: ServiceContext, artifacts: ArtifactService) -> None:
+        super().__init__(context)
+        self._artifacts = artifacts
+        self.writer = BatchWriter(self._persist, batch_size=context.settings.tracking_batch_size)
+        self._active: dict[str, ActiveRun] = {}
+        _open_services.add(self)
+
+    # -- experiments ---------------------------------------------------------------------------
+    def create_experiment(self, name: str, *, description: str | None = None) -> Experiment:
+        """Create an experiment; its name must be new."""
+        name = check_experiment_name(name)
+        with self.mutation("experiment.create", "experiment", name) as m:
+            exists = m.conn.execute(
+                sa.select(experiments.c.id).where(experiments.c.name == name)
+            ).first()
+            if exists is not None:
+                raise AlreadyExistsError(f"experiment {name!r} already exists")
+            row = self._insert_experiment(m.conn, name, description)
+        return row
+
+    def get_experiment(self, name: str) -> Experiment:
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
+        if row is None:
+            raise ExperimentNotFoundError(f"experiment {name!r} does not exist")
+        return Experiment(**row._mapping)
+
+    def list_experiments(self) -> list[Experiment]:
+        with self.store.read() as conn:
+            rows = conn.execute(sa.select(experiments).order_by(experiments.c.name)).all()
+        return [Experiment(**r._mapping) for r in rows]
+
+    def _insert_experiment(
+        self, conn: sa.Connection, name: str, description: str | None
+    ) -> Experiment:
+        values = {
+            "id": new_id(),
+            "name": name,
+            "description": description,
+            "created_by": self.principal.name,
+            "created_at": utcnow(),
+        }
+        insert_ignore(conn, experiments, values)  # a concurrent creator may have won
+        row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).one()
+        return Experiment(**row._mapping)
+
+    # -- runs ----------------------------------------------------------------------------------
+    def start_run(
+        self,
+        experiment: str,
+        *,
+        run_name: str | None = None,
+        tags: dict[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> ActiveRun:
+        """Start a run in ``experiment`` (created when missing); use it as a context manager."""
+        experiment = check_experiment_name(experiment)
+        run_id = new_id()
+        name = check_run_name(run_name) if run_name is not None else f"run-{run_id[:8]}"
+        tag_rows = [
+            {"run_id": run_id, "key": check_key(k, "tag"), "value": tag_text(k, v)}
+            for k, v in (tags or {}).items()
+        ]
+        details: dict[str, Any] = {"experiment": experiment, "name": name}
+        if parent_run_id is not None:
+            details["parent_run_id"] = parent_run_id
+        with self.mutation("run.create", "run", run_id, details=details) as m:
+            if parent_run_id is not None:
+                self._require_run(m.conn, parent_run_id, what="parent_run_id")
+            exp = self._insert_experiment(m.conn, experiment, None)
+            m.conn.execute(
+                sa.insert(runs).values(
+                    id=run_id,
+                    experiment_id=exp.id,
+                    name=name,
+                    status="RUNNING",
+                    start_time=utcnow(),
+                    end_time=None,
+                    parent_id=parent_run_id,
+                    created_by=self.principal.name,
+                    error=None,
+                )
+            )
+            if tag_rows:
+                upsert_tags(m.conn, tag_rows)
+        active = ActiveRun(self, run_id, exp.id, exp.name, name, parent_run_id)
+        self._active[run_id] = active
+        return active
+
+    def _end_run(self, run: ActiveRun, status: str, error: str | None) -> None:
+        with self.writer.exclusive() as drain:
+            items = drain()
+            try:
+                with self.mutation("run.end", "run", run.id, details={"status": status}) as m:
+                    if items:
+                        m.details.update(write_items(m.conn, items).as_details())
+                    updated = m.conn.execute(
+                        sa.update(runs)
+                        .where(runs.c.id == run.id, runs.c.status == "RUNNING")
+                        .values(status=status, end_time=utcnow(), error=error)
+                    ).rowcount
+                    if not updated:
+                        raise RunNotActiveError(f"run {run.id} is not running any more")
+            except BaseException:
+                self.writer.requeue(items)
+                raise
+        self._active.pop(run.id, None)
+
+    def _persist(self, items: list[Item]) -> None:
+        run_ids = {item[1] for item in items}
+        resource = next(iter(run_ids)) if len(run_ids) == 1 else "batch"
+        with self.mutation("run.log", "run", resource) as m:
+            m.details.update(write_items(m.conn, items).as_details())
+
+    def flush(self) -> None:
+        """Write every queued row (of every run of this workspace) before returning."""
+        self.writer.flush()
+
+    def end_open_runs(self, status: str = "KILLED") -> int:
+        """End every run this service started and that is still open; returns how many."""
+        count = 0
+        for active in list(self._active.values()):
+            if not active.ended:
+                active.end(status, error="the process ended the run before its code did")
+                count += 1
+        return count
+
+    def _require_run(self, conn: sa.Connection, run_id: str, *, what: str = "run") -> Any:
+        if not isinstance(run_id, str):
+            raise InvalidInputError(f"{what} {run_id!r} is invalid: expected a run id string")
+        row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+        if row is None:
+            raise RunNotFoundError(f"{what} {run_id!r}: no such run")
+        return row
+
+    def _require_running(self, conn: sa.Connection, run_id: str) -> None:
+        row = self._require_run(conn, run_id)
+        if row.status != "RUNNING":
+            raise RunNotActiveError(f"run {run_id} has ended ({row.status})")
+
+    # -- reading -------------------------------------------------------------------------------
+    def get_run(self, run_id: str) -> Run:
+        """A run with its params, latest metrics, tags, artifacts, models and inputs."""
+        self.writer.flush()
+        with self.store.read() as conn:
+            return reads.load_run(conn, run_id)
+
+    def search_runs(
+        self,
+        filter: str = "",
+        *,
+        experiment: str | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> RunPage:
+        """Runs matching ``filter`` (see :mod:`falaj.tracking.search`), one page at a time."""
+        from falaj.tracking.query import search
+
+        self.writer.flush()
+        with self.store.read() as conn:
+            return search(
+                conn,
+                filter,
+                experiment=experiment,
+                order_by=order_by,
+                max_results=max_results,
+                page_token=page_token,
+            )
+
+    def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every point logged for ``key`` in the run, by step then time."""
+        self.writer.flush()
+        with self.store.read() as conn:
+            self._require_run(conn, run_id)
+            return reads.metric_history(conn, run_id, key)
+
+    # -- artifacts, models, datasets -----------------------------------------------------------
+    def _log_artifact_file(self, run_id: str, path: Path, name: str | None) -> ArtifactInfo:
+        info = self._artifacts.put_file(path)
+        return self._attach_artifact(run_id, info, name or path.name)
+
+    def _log_artifact_bytes(
+        self, run_id: str, data: bytes, name: str, media_type: str
+    ) -> ArtifactInfo:
+        if not isinstance(name, str) or not name.strip() or len(name) > 500:
+            raise InvalidInputError(f"artifact name {name!r} is invalid: expected 1-500 characters")
+        info = self._artifacts.put_bytes(data, media_type=media_type)
+        return self._attach_artifact(run_id, info, name)
+
+    def _attach_artifact(self, run_id: str, info: ArtifactInfo, name: str) -> ArtifactInfo:
+        if not name.strip() or len(name) > 500:
+            raise InvalidInputError(f"artifact name {name!r} is invalid: expected 1-500 characters")
+        details = {"name": name, "digest": info.digest}
+        with self.mutation("run.log_artifact", "run", run_id, details=details) as m:
+            self._require_running(m.conn, run_id)
+            self._insert_artifact_row(m.conn, run_id, name, info)
+        return info
+
+    def _insert_artifact_row(
+        self, conn: sa.Connection, run_id: str, name: str, info: ArtifactInfo
+    ) -> None:
+        existing = conn.execute(
+            sa.select(run_artifacts.c.digest).where(
+                run_artifacts.c.run_id == run_id, run_artifacts.c.name == name
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            if existing != info.digest:
+                raise ConflictError(
+                    f"run {run_id} already has an artifact named {name!r} with other content "
+                    f"(sha256:{existing[:12]}...); choose another name"
+                )
+            return
+        conn.execute(
+            sa.insert(run_artifacts).values(
+                run_id=run_id,
+                name=name,
+                digest=info.digest,
+                media_type=info.media_type,
+                size=info.size,
+                created_at=utcnow(),
+            )
+        )
+        record_edge(
+            conn, Node("run", run_id), Node("artifact", info.digest), "output", self.principal
+        )
+
+    def _log_model(
+        self,
+        run_id: str,
+        model: Any,
+        name: str,
+        *,
+        input_example: pd.DataFrame | None,
+        flavor: str | None,
+        trusted: bool,
+    ) -> LoggedModel:
+        from falaj.tracking.models import pack_model
+
+        name = check_model_name(name)
+        packed = pack_model(model, flavor=flavor, input_example=input_example, trusted=trusted)
+        info = self._artifacts.put_bytes(packed.data, media_type=_MODEL_MEDIA_TYPE)
+        logged = LoggedModel(
+            run_id=run_id,
+            name=name,
+            artifact_digest=info.digest,
+            flavor=packed.flavor,
+            signature=packed.signature,
+            trusted=packed.trusted,
+        )
+        details = {"name": name, "flavor": packed.flavor, "digest": info.digest, "trusted": trusted}
+        with self.mutation("run.log_model", "run", run_id, details=details) as m:
+            self._require_running(m.conn, run_id)
+            self._insert_model_row(m.conn, logged)
+            self._insert_artifact_row(m.conn, run_id, f"models/{name}", info)
+        return logged
+
+    def _insert_model_row(self, conn: sa.Connection, logged: LoggedModel) -> None:
+        existing = conn.execute(
+            sa.select(logged_models.c.artifact_digest).where(
+                logged_models.c.run_id == logged.run_id, logged_models.c.name == logged.name
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            if existing != logged.artifact_digest:
+                raise ConflictError(
+                    f"run {logged.run_id} already logged a different model named "
+                    f"{logged.name!r}; choose another name"
+                )
+            return
+        conn.execute(
+            sa.insert(logged_models).values(
+                run_id=logged.run_id,
+                name=logged.name,
+                artifact_digest=logged.artifact_digest,
+                flavor=logged.flavor,
+                signature=logged.signature,
+                trusted=logged.trusted,
+                created_at=utcnow(),
+            )
+        )
+
+    def _log_dataset(self, run_id: str, dataset_version_id: str, context: str) -> None:
+        if not isinstance(dataset_version_id, str) or "@" not in dataset_version_id:
+            raise InvalidInputError(
+                f"dataset_version_id {dataset_version_id!r} is invalid: expected 'name@version'"
+            )
+        name, _, version = dataset_version_id.rpartition("@")
+        if not name or not version.isdigit():
+            raise InvalidInputError(
+                f"dataset_version_id {dataset_version_id!r} is invalid: expected 'name@version' "
+                "with an integer version"
+            )
+        if not isinstance(context, str) or not context.strip() or len(context) > 100:
+            raise InvalidInputError(f"context {context!r} is invalid: expected 1-100 characters")
+        details = {"dataset_version": dataset_version_id, "context": context}
+        with self.mutation("run.log_dataset", "run", run_id, details=details) as m:
+            self._require_run(m.conn, run_id)
+            insert_ignore(
+                m.conn,
+                run_inputs,
+                {
+                    "run_id": run_id,
+                    "dataset_version_id": dataset_version_id,
+                    "context": context,
+                    "created_at": utcnow(),
+                },
+            )
+            record_edge(
+                m.conn,
+                Node("dataset_version", dataset_version_id),
+                Node("run", run_id),
+                "input",
+                self.principal,
+            )
+
+    def get_logged_model(self, ref: LoggedModel | str) -> LoggedModel:
+        """Resolve a LoggedModel, ``runs:/<run_id>/<name>`` or an artifact digest."""
+        if isinstance(ref, LoggedModel):
+            return ref
+        if not isinstance(ref, str):
+            raise InvalidInputError(
+                f"model reference {ref!r} is invalid: expected a LoggedModel, "
+                "'runs:/<run_id>/<name>' or a sha256 digest"
+            )
+        with self.store.read() as conn:
+            if ref.startswith("runs:/"):
+                run_id, name = parse_model_uri(ref)
+                query = sa.select(logged_models).where(
+                    logged_models.c.run_id == run_id, logged_models.c.name == name
+                )
+            else:
+                digest = normalize_digest(ref)
+                query = (
+                    sa.select(logged_models)
+                    .where(logged_models.c.artifact_digest == digest)
+                    .order_by(logged_models.c.created_at)
+                    .limit(1)
+                )
+            row = conn.execute(query).first()
+        if row is None:
+            raise ModelNotFoundError(f"no logged model matches {ref!r}")
+        return reads.logged_model(row)
+
+    def load_model(self, ref: LoggedModel | str, *, trusted: bool = False) -> LoadedModel:
+        """Load a logged model; a pickle-based model needs ``trusted=True``."""
+        from falaj.tracking.models import unpack_model
+
+        logged = self.get_logged_model(ref)
+        data = self._artifacts.get_bytes(logged.artifact_digest)
+        return unpack_model(data, trusted=trusted)
+
+
+def parse_model_uri(uri: str) -> tuple[str, str]:
+    """``runs:/<run_id>/<name>`` → (run_id, name)."""
+    rest = uri[len("runs:/") :] if uri.startswith("runs:/") else None
+    parts = rest.split("/") if rest is not None else []
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        raise InvalidInputError(
+            f"model URI {uri!r} is invalid: expected 'runs:/<run_id>/<model name>'"
+        )
+    return parts[0], parts[1]
+
+
+@atexit.register
+def _end_open_runs_at_exit() -> None:
+    """Interpreter exit: runs left open are flushed and marked KILLED (nothing logged is lost)."""
+    for service in list(_open_services):
+        try:
+            service.flush()
+            service.end_open_runs("KILLED")
+        except Exception:  # exiting: the writer's own atexit hook reports what was lost
+            continue
