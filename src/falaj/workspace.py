@@ -247,6 +247,25 @@ class Workspace:
         )
 
     # [capability services: tracking]
+    from typing import TYPE_CHECKING as _REGISTRY_TYPES
+
+    if _REGISTRY_TYPES:  # the registry service is imported on first use, not with the workspace
+        from falaj.registry.service import RegistryService
+
+    @cached_property
+    def registry(self) -> RegistryService:
+        """Registered models, versions, aliases, evidence, gates, approvals (``falaj.registry``)."""
+        from falaj.registry.links import RegistryLinks
+        from falaj.registry.service import RegistryService
+
+        links = RegistryLinks(
+            artifacts=self.artifacts,
+            lineage=self.lineage,
+            tracking=lambda: self.tracking,
+            datasets=lambda: getattr(self, "datasets", None),
+        )
+        return RegistryService(self.context(), links)
+
     # [capability services: registry]
     # [capability services: data]
     # [capability services: pipelines]

@@ -46,6 +46,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(audit.app, name="audit")
 demo.register(app)
+from falaj.cli import gates as _gates_cli  # noqa: E402
+from falaj.cli import models as _models_cli  # noqa: E402
+
+app.add_typer(_models_cli.app, name="models")
+_gates_cli.register(app)
 # [cli: capability command groups]
 
 

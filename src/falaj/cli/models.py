@@ -1,0 +1,279 @@
+"""``falaj models``: registered models, versions and aliases with their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.table import Table
+
+from falaj.cli.common import console, open_workspace, print_json
+
+if TYPE_CHECKING:
+    from falaj.registry.models import ModelVersion
+
+app = typer.Typer(
+    help="Model registry: registered models, versions, aliases with full history.",
+    no_args_is_help=True,
+)
+alias_app = typer.Typer(
+    help="Aliases (champion, challenger...): set, delete, history, and 'which version at T'.",
+    no_args_is_help=True,
+)
+app.add_typer(alias_app, name="alias")
+
+
+def _stamp(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def _version_dict(mv: ModelVersion) -> dict[str, Any]:
+    return {
+        "name": mv.name,
+        "version": mv.version,
+        "status": mv.status,
+        "run_id": mv.run_id,
+        "source": mv.source_uri,
+        "artifact_digest": mv.artifact_digest,
+        "flavor": mv.flavor,
+        "aliases": list(mv.aliases),
+        "tags": mv.tags,
+        "description": mv.description,
+        "created_by": mv.created_by,
+        "created_at": mv.created_at.isoformat(),
+    }
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List registered models with their latest version and aliases."""
+    with open_workspace(ctx) as ws:
+        models = ws.registry.list_models()
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": m.name,
+                    "latest_version": m.latest_version,
+                    "aliases": m.aliases,
+                    "description": m.description,
+                    "created_by": m.created_by,
+                    "created_at": m.created_at.isoformat(),
+                }
+                for m in models
+            ]
+        )
+        return
+    table = Table("model", "latest", "aliases", "created by", "created (UTC)")
+    for m in models:
+        aliases = ", ".join(f"{a}=v{v}" for a, v in m.aliases.items())
+        table.add_row(m.name, str(m.latest_version), aliases, m.created_by, _stamp(m.created_at))
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Registered model name."),
+    version: str | None = typer.Argument(None, help="Version number, alias or 'latest'."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show a registered model, or one of its versions (by number or alias)."""
+    with open_workspace(ctx) as ws:
+        if version is None:
+            model = ws.registry.get_model(name)
+            if as_json:
+                print_json(
+                    {
+                        "name": model.name,
+                        "description": model.description,
+                        "latest_version": model.latest_version,
+                        "aliases": model.aliases,
+                        "created_by": model.created_by,
+                        "created_at": model.created_at.isoformat(),
+                    }
+                )
+                return
+            console.print(f"[bold]{model.name}[/]  latest version {model.latest_version}")
+            console.print(f"  description  {model.description or '-'}", highlight=False)
+            console.print(f"  created      {_stamp(model.created_at)} by {model.created_by}")
+            for alias, number in model.aliases.items():
+                console.print(f"  alias        {alias} -> v{number}", highlight=False)
+            return
+        mv = ws.registry.get_version(name, version)
+        evidence = ws.registry.evidence(name, mv.version)
+    if as_json:
+        data = _version_dict(mv)
+        data["evidence"] = [{"kind": e.kind, "id": e.id} for e in evidence]
+        print_json(data)
+        return
+    console.print(f"[bold]{mv.name}[/] version {mv.version}  [{mv.status}]", highlight=False)
+    for label, value in (
+        ("source", mv.source_uri),
+        ("artifact", f"sha256:{mv.artifact_digest}"),
+        ("flavor", mv.flavor),
+        ("aliases", ", ".join(mv.aliases) or "-"),
+        ("tags", ", ".join(f"{k}={v}" for k, v in mv.tags.items()) or "-"),
+        ("description", mv.description or "-"),
+        ("created", f"{_stamp(mv.created_at)} by {mv.created_by}"),
+        ("evidence", ", ".join(e.kind for e in evidence) or "-"),
+    ):
+        console.print(f"  {label:<12} {value}", highlight=False)
+
+
+@app.command("versions")
+def versions(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Registered model name."),
+    include_deleted: bool = typer.Option(False, "--all", help="Include DELETED versions."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List a model's versions, newest first."""
+    with open_workspace(ctx) as ws:
+        items = ws.registry.list_versions(name, include_deleted=include_deleted)
+    if as_json:
+        print_json([_version_dict(mv) for mv in items])
+        return
+    table = Table("version", "status", "aliases", "flavor", "run", "created by", "created (UTC)")
+    for mv in items:
+        table.add_row(
+            str(mv.version),
+            mv.status,
+            ", ".join(mv.aliases),
+            mv.flavor,
+            mv.run_id[:12],
+            mv.created_by,
+            _stamp(mv.created_at),
+        )
+    console.print(table)
+
+
+@app.command("register")
+def register(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Registered model name (created on first use)."),
+    model_uri: str = typer.Argument(..., help="The logged model: runs:/<run_id>/<name>."),
+    description: str | None = typer.Option(None, help="What this version is."),
+) -> None:
+    """Register a logged model as the next version of NAME."""
+    with open_workspace(ctx) as ws:
+        mv = ws.registry.create_version(name, model_uri, description=description)
+    console.print(f"[green]registered[/] {mv.name} version {mv.version} from {mv.source_uri}")
+
+
+@app.command("archive")
+def archive(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    version: int = typer.Argument(..., min=1),
+    reason: str = typer.Option("", help="Why (kept in the audit trail)."),
+) -> None:
+    """Archive a version (refused while an alias points at it)."""
+    with open_workspace(ctx) as ws:
+        mv = ws.registry.archive(name, version, reason=reason)
+    console.print(f"{mv.name} version {mv.version} is now {mv.status}")
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    version: int = typer.Argument(..., min=1),
+    reason: str = typer.Option("", help="Why (kept in the audit trail)."),
+) -> None:
+    """Delete a version (soft: the row, its alias history and the audit trail stay)."""
+    with open_workspace(ctx) as ws:
+        mv = ws.registry.delete_version(name, version, reason=reason)
+    console.print(f"{mv.name} version {mv.version} is now {mv.status}")
+
+
+@alias_app.command("set")
+def alias_set(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    alias: str = typer.Argument(..., help="e.g. champion, challenger."),
+    version: int = typer.Argument(..., min=1),
+    reason: str = typer.Option(..., "--reason", help="Why the alias moves (kept forever)."),
+) -> None:
+    """Point ALIAS at VERSION (use `falaj promote` to move it through the gates)."""
+    with open_workspace(ctx) as ws:
+        ws.registry.set_alias(name, alias, version, reason=reason)
+    console.print(f"{name}: alias {alias} -> v{version}")
+
+
+@alias_app.command("delete")
+def alias_delete(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    alias: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Why the alias is removed."),
+) -> None:
+    """Remove ALIAS (its history stays)."""
+    with open_workspace(ctx) as ws:
+        ws.registry.delete_alias(name, alias, reason=reason)
+    console.print(f"{name}: alias {alias} deleted")
+
+
+@alias_app.command("history")
+def alias_history(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    alias: str | None = typer.Argument(None, help="One alias; default: every alias."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Every move of an alias: who, when, why, from which version to which."""
+    with open_workspace(ctx) as ws:
+        moves = ws.registry.alias_history(name, alias)
+    if as_json:
+        print_json(
+            [
+                {
+                    "alias": m.alias,
+                    "from_version": m.from_version,
+                    "to_version": m.to_version,
+                    "moved_by": m.moved_by,
+                    "moved_at": m.moved_at.isoformat(),
+                    "reason": m.reason,
+                }
+                for m in moves
+            ]
+        )
+        return
+    table = Table("when (UTC)", "alias", "from", "to", "who", "why")
+    for m in moves:
+        table.add_row(
+            _stamp(m.moved_at),
+            m.alias,
+            f"v{m.from_version}" if m.from_version else "-",
+            f"v{m.to_version}" if m.to_version else "(deleted)",
+            m.moved_by,
+            m.reason,
+        )
+    console.print(table)
+
+
+@alias_app.command("at")
+def alias_at(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    alias: str = typer.Argument(...),
+    when: str = typer.Argument(..., help="ISO time, e.g. 2026-11-26T10:00:00Z (UTC if no zone)."),
+) -> None:
+    """Which version ALIAS pointed at, at time WHEN; exit 3 if it pointed at none."""
+    from falaj.errors import InvalidInputError
+
+    try:
+        moment = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(
+            f"when {when!r} is invalid: expected an ISO time like 2026-11-26T10:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    with open_workspace(ctx) as ws:
+        version = ws.registry.alias_at(name, alias, moment)
+    if version is None:
+        console.print(f"{name}: alias {alias} pointed at no version at {moment.isoformat()}")
+        raise typer.Exit(3)
+    console.print(f"{name}: alias {alias} pointed at v{version} at {moment.isoformat()}")

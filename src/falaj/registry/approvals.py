@@ -1,0 +1,97 @@
+"""Approvals with separation of duties: the creator of a version never approves it, and the
+approver must hold the role the model's policy names.
+
+The approver is the service's principal: in embedded mode the OS user (or the principal given to
+``ws.as_principal``); in server mode the token's identity.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from falaj.errors import AlreadyExistsError, InvalidInputError, PolicyViolationError
+from falaj.registry import queries as q
+from falaj.registry.errors import SelfApprovalError
+from falaj.registry.models import Approval, check_model_name
+from falaj.registry.promotion import current_policy
+from falaj.registry.tables import model_approvals
+from falaj.store.schema import new_id, utcnow
+
+if TYPE_CHECKING:
+    from falaj.registry.service import RegistryService
+
+__all__ = ["approve"]
+
+
+def approve(
+    service: RegistryService,
+    name: str,
+    version: int | str,
+    *,
+    comment: str,
+    attested_by: str | None = None,
+) -> Approval:
+    check_model_name(name)
+    if not isinstance(comment, str) or not comment.strip():
+        raise InvalidInputError(
+            f"comment {comment!r} is invalid: an approval needs a comment saying what was reviewed"
+        )
+    principal = service.principal
+    details: dict[str, object] = {"comment": comment, "roles": sorted(principal.roles)}
+    if attested_by is not None:
+        details["attested_by"] = attested_by
+    with service.mutation(
+        "model.approve", "model_version", f"{name}/{version}", details=details
+    ) as m:
+        mv = q.resolve_version(m.conn, name, version)
+        m.resource_id = mv.ref
+        q.require_status(mv, "approve", ("READY",))
+        if principal.name == mv.created_by:
+            raise SelfApprovalError(
+                f"{principal.name} created model {name!r} version {mv.version} and so may not "
+                "approve it (separation of duties): a second principal must approve"
+            )
+        policy = current_policy(m.conn, name, required=False)
+        if policy is not None and policy.approvals is not None and policy.approvals.role:
+            role = policy.approvals.role
+            if role not in principal.roles:
+                held = ", ".join(sorted(principal.roles)) or "no roles"
+                raise PolicyViolationError(
+                    f"{principal.name} ({held}) may not approve model {name!r}: its policy "
+                    f"requires the role {role!r}"
+                )
+        exists = m.conn.execute(
+            sa.select(model_approvals.c.id).where(
+                model_approvals.c.name == name,
+                model_approvals.c.version == mv.version,
+                model_approvals.c.approver == principal.name,
+            )
+        ).scalar_one_or_none()
+        if exists is not None:
+            raise AlreadyExistsError(
+                f"{principal.name} has already approved model {name!r} version {mv.version}"
+            )
+        approval = Approval(
+            id=new_id(),
+            name=name,
+            version=mv.version,
+            approver=principal.name,
+            roles=tuple(sorted(principal.roles)),
+            comment=comment,
+            created_at=utcnow(),
+        )
+        m.conn.execute(
+            sa.insert(model_approvals).values(
+                id=approval.id,
+                name=name,
+                version=mv.version,
+                approver=approval.approver,
+                roles=list(approval.roles),
+                comment=comment,
+                created_at=approval.created_at,
+            )
+        )
+        m.details["approval_id"] = approval.id
+        return approval

@@ -1,0 +1,332 @@
+"""Gate evaluation: each condition of a policy against the evidence gathered for a version.
+
+Pure functions over :class:`GateInputs` (what :mod:`falaj.registry.promotion` gathers from the
+registry, tracking, data, artifacts and lineage), so every condition is easy to reason about and
+to test. Each :class:`Condition` carries the evidence it was judged on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from falaj.registry.evidence import metric_value
+from falaj.registry.models import Approval, Evidence, ModelVersion
+from falaj.registry.policy import ChampionMetric, Policy
+
+__all__ = ["Condition", "GateInputs", "GateReport", "evaluate"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One checked condition: what was required, what was found, on which evidence."""
+
+    kind: str  # metric | fairness | validation | report | champion | residency | approvals
+    name: str
+    passed: bool
+    expected: str
+    actual: Any
+    evidence: str
+    justification: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "passed": self.passed,
+            "expected": self.expected,
+            "actual": self.actual,
+            "evidence": self.evidence,
+            "justification": self.justification,
+        }
+
+
+@dataclass(frozen=True)
+class GateReport:
+    name: str
+    version: int
+    risk: str
+    policy_revision: int | None
+    conditions: list[Condition]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.conditions)
+
+    @property
+    def failures(self) -> list[Condition]:
+        return [c for c in self.conditions if not c.passed]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "version": self.version,
+            "risk": self.risk,
+            "policy_revision": self.policy_revision,
+            "passed": self.passed,
+            "conditions": [c.as_dict() for c in self.conditions],
+        }
+
+
+@dataclass(frozen=True)
+class MetricSources:
+    """Where a version's metrics come from: its latest evaluation evidence and its run."""
+
+    evaluation: Evidence | None
+    run_id: str
+    run_metrics: dict[str, float] | None
+    run_error: str | None = None
+
+    def lookup(self, name: str, source: str) -> tuple[float | None, str]:
+        if source in ("any", "evaluation") and self.evaluation is not None:
+            value = metric_value(self.evaluation.summary, name)
+            if value is not None:
+                return value, _evidence_label(self.evaluation)
+        if source in ("any", "run") and self.run_metrics is not None:
+            value = self.run_metrics.get(name)
+            if value is not None:
+                return float(value), f"run {self.run_id} metric {name}"
+        where = {"any": "evaluation evidence or run metrics", "evaluation": "evaluation evidence"}
+        missing = where.get(source, "run metrics")
+        if source in ("any", "run") and self.run_error:
+            missing += f" (run unreadable: {self.run_error})"
+        return None, f"no {name!r} in {missing}"
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    version: ModelVersion
+    evidence: list[Evidence]
+    metrics: MetricSources
+    champion: ModelVersion | None
+    champion_metrics: MetricSources | None
+    datasets: dict[str, str | None]
+    datasets_error: str | None
+    artifact_region: str | None
+    approvals: list[Approval] = field(default_factory=list)
+
+
+def evaluate(policy: Policy, inputs: GateInputs) -> GateReport:
+    """Every condition of ``policy``, in the order the policy file lists its sections."""
+    conditions: list[Condition] = []
+    conditions += _metrics(policy, inputs)
+    conditions += _fairness(policy, inputs)
+    conditions += _validation(policy, inputs)
+    conditions += _reports(policy, inputs)
+    conditions += _champion(policy, inputs)
+    conditions += _residency(policy, inputs)
+    conditions += _approvals(policy, inputs)
+    return GateReport(
+        name=inputs.version.name,
+        version=inputs.version.version,
+        risk=policy.risk,
+        policy_revision=policy.revision,
+        conditions=conditions,
+    )
+
+
+def _bounds_text(low: float | None, high: float | None) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f">= {low:g}")
+    if high is not None:
+        parts.append(f"<= {high:g}")
+    return " and ".join(parts)
+
+
+def _within(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _latest(evidence: list[Evidence], kind: str) -> Evidence | None:
+    matching = [e for e in evidence if e.kind == kind]
+    return matching[-1] if matching else None
+
+
+def _evidence_label(e: Evidence) -> str:
+    digest = f", artifact sha256:{e.artifact_digest[:12]}" if e.artifact_digest else ""
+    stamp = e.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{e.kind} evidence {e.id[:8]} by {e.created_by} at {stamp}{digest}"
+
+
+def _metrics(policy: Policy, inputs: GateInputs) -> list[Condition]:
+    result = []
+    for rule in policy.metrics:
+        value, label = inputs.metrics.lookup(rule.name, rule.source)
+        result.append(
+            Condition(
+                kind="metric",
+                name=rule.name,
+                passed=value is not None and _within(value, rule.min, rule.max),
+                expected=_bounds_text(rule.min, rule.max),
+                actual=value,
+                evidence=label,
+            )
+        )
+    return result
+
+
+def _fairness(policy: Policy, inputs: GateInputs) -> list[Condition]:
+    report = _latest(inputs.evidence, "fairness")
+    result = []
+    for rule in policy.fairness:
+        value = metric_value(report.summary, rule.metric) if report else None
+        if report is None:
+            label = "no fairness evidence attached"
+        elif value is None:
+            label = f"{_evidence_label(report)} has no {rule.metric!r}"
+        else:
+            label = _evidence_label(report)
+            unreliable = report.summary.get("unreliable_groups")
+            if unreliable:
+                label += f"; unreliable (small) groups: {unreliable}"
+        result.append(
+            Condition(
+                kind="fairness",
+                name=rule.metric,
+                passed=value is not None and _within(value, rule.min, rule.max),
+                expected=_bounds_text(rule.min, rule.max),
+                actual=value,
+                evidence=label,
+                justification=rule.justification,
+            )
+        )
+    return result
+
+
+def _validation(policy: Policy, inputs: GateInputs) -> list[Condition]:
+    rule = policy.validation
+    if rule is None:
+        return []
+    accepted = ("passed",) if rule.require == "passed" else ("passed", "warned")
+    expected = f"every input dataset validated: {' or '.join(accepted)}"
+    if inputs.datasets_error is not None:
+        return [
+            Condition("validation", "input datasets", False, expected, None, inputs.datasets_error)
+        ]
+    if not inputs.datasets:
+        return [
+            Condition(
+                "validation",
+                "input datasets",
+                False,
+                expected,
+                None,
+                f"run {inputs.version.run_id} recorded no input dataset, so none was validated",
+            )
+        ]
+    return [
+        Condition(
+            kind="validation",
+            name=dataset_id,
+            passed=status in accepted,
+            expected=" or ".join(accepted),
+            actual=status or "never validated",
+            evidence=f"input of run {inputs.version.run_id}; validation status {status or 'none'}",
+        )
+        for dataset_id, status in sorted(inputs.datasets.items())
+    ]
+
+
+def _reports(policy: Policy, inputs: GateInputs) -> list[Condition]:
+    result = []
+    for kind in policy.reports:
+        found = _latest(inputs.evidence, kind)
+        result.append(
+            Condition(
+                kind="report",
+                name=kind,
+                passed=found is not None,
+                expected="attached",
+                actual="attached" if found else "missing",
+                evidence=_evidence_label(found) if found else f"no {kind!r} evidence attached",
+            )
+        )
+    return result
+
+
+def _champion(policy: Policy, inputs: GateInputs) -> list[Condition]:
+    rule = policy.champion
+    if rule is None:
+        return []
+    champion = inputs.champion
+    if champion is None or inputs.champion_metrics is None:
+        return [
+            Condition(
+                "champion",
+                f"vs {rule.alias}",
+                True,
+                "no regression against the current holder",
+                None,
+                f"alias {rule.alias!r} points at no version yet: nothing to compare",
+            )
+        ]
+    return [_compare(m, rule.alias, champion, inputs) for m in rule.metrics]
+
+
+def _compare(
+    metric: ChampionMetric, alias: str, champion: ModelVersion, inputs: GateInputs
+) -> Condition:
+    assert inputs.champion_metrics is not None
+    mine, my_label = inputs.metrics.lookup(metric.name, metric.source)
+    theirs, their_label = inputs.champion_metrics.lookup(metric.name, metric.source)
+    if metric.max_drop is not None:
+        expected = f"drop vs {alias} v{champion.version} <= {metric.max_drop:g}"
+    else:
+        expected = f"increase vs {alias} v{champion.version} <= {metric.max_increase:g}"
+    evidence = f"candidate: {my_label}; {alias} v{champion.version}: {their_label}"
+    if mine is None or theirs is None:
+        return Condition("champion", metric.name, False, expected, None, evidence)
+    if metric.max_drop is not None:
+        change = theirs - mine
+        passed = change <= metric.max_drop + 1e-12
+        actual = {"candidate": mine, alias: theirs, "drop": round(change, 12)}
+    else:
+        assert metric.max_increase is not None
+        change = mine - theirs
+        passed = change <= metric.max_increase + 1e-12
+        actual = {"candidate": mine, alias: theirs, "increase": round(change, 12)}
+    return Condition("champion", metric.name, passed, expected, actual, evidence)
+
+
+def _residency(policy: Policy, inputs: GateInputs) -> list[Condition]:
+    rule = policy.residency
+    if rule is None:
+        return []
+    region = inputs.artifact_region
+    return [
+        Condition(
+            kind="residency",
+            name="artifact region",
+            passed=region in rule.allowed_regions,
+            expected=f"one of {', '.join(rule.allowed_regions)}",
+            actual=region,
+            evidence=f"model artifact sha256:{inputs.version.artifact_digest[:12]} "
+            f"stored in region {region or 'unknown'}",
+        )
+    ]
+
+
+def _approvals(policy: Policy, inputs: GateInputs) -> list[Condition]:
+    rule = policy.approvals
+    if rule is None:
+        return []
+    valid = [
+        a
+        for a in inputs.approvals
+        if a.approver != inputs.version.created_by and (rule.role is None or rule.role in a.roles)
+    ]
+    role = f" with role {rule.role!r}" if rule.role else ""
+    listed = ", ".join(
+        f"{a.approver} at {a.created_at.strftime('%Y-%m-%d %H:%M:%S')}" for a in valid
+    )
+    return [
+        Condition(
+            kind="approvals",
+            name=f"approvals{role}",
+            passed=len(valid) >= rule.count,
+            expected=f">= {rule.count} approval(s){role}, not by the creator",
+            actual=len(valid),
+            evidence=f"approved by {listed}" if valid else "no qualifying approval recorded",
+        )
+    ]

@@ -1,0 +1,59 @@
+"""What the registry needs from its neighbours, wired by the workspace.
+
+The registry reads runs and loads models through tracking's public API, asks the data area for a
+dataset version's validation status, and reads artifacts and lineage from the foundation. Each
+neighbour is reached lazily through a callable, so opening the registry builds nothing else, and
+an area that is not installed (``datasets`` returning None) is reported by the gates instead of
+failing at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from falaj.artifacts.service import ArtifactService
+from falaj.lineage.graph import LineageService
+
+__all__ = ["DatasetStatusAPI", "LoggedModelLike", "RegistryLinks", "TrackingAPI"]
+
+
+class LoggedModelLike(Protocol):
+    """A model a run logged (``falaj.tracking.LoggedModel`` satisfies it)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def artifact_digest(self) -> str: ...
+
+    @property
+    def flavor(self) -> str: ...
+
+
+class TrackingAPI(Protocol):
+    """The part of ``ws.tracking`` the registry uses (``TrackingService`` satisfies it)."""
+
+    def get_run(self, run_id: str) -> Any: ...
+
+    def get_logged_model(self, ref: Any) -> Any: ...
+
+    def load_model(self, ref: Any, *, trusted: bool = False) -> Any: ...
+
+
+class DatasetStatusAPI(Protocol):
+    """The part of ``ws.datasets`` the gates use."""
+
+    def validation_status(self, dataset_version_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class RegistryLinks:
+    artifacts: ArtifactService
+    lineage: LineageService
+    tracking: Callable[[], TrackingAPI]
+    datasets: Callable[[], DatasetStatusAPI | None]

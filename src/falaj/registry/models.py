@@ -1,0 +1,176 @@
+"""The registry's records: plain frozen dataclasses returned by :class:`RegistryService`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from falaj.errors import InvalidInputError
+
+__all__ = [
+    "AliasMove",
+    "Approval",
+    "Evidence",
+    "ModelVersion",
+    "PromotionRecord",
+    "RegisteredModel",
+    "VersionStatus",
+    "check_alias",
+    "check_model_name",
+    "parse_version_ref",
+]
+
+VersionStatus = Literal["READY", "ARCHIVED", "DELETED"]
+
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
+_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+#: Aliases that would be ambiguous in ``get_version(name, "latest")``.
+RESERVED_ALIASES = frozenset({"latest"})
+
+
+def check_model_name(name: object) -> str:
+    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+        raise InvalidInputError(
+            f"model name {name!r} is invalid: expected 1-200 characters of letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def check_alias(alias: object) -> str:
+    if not isinstance(alias, str) or not _ALIAS.match(alias):
+        raise InvalidInputError(
+            f"alias {alias!r} is invalid: expected 1-64 characters of letters, digits, '_' or "
+            "'-', starting with a letter (e.g. 'champion')"
+        )
+    if alias in RESERVED_ALIASES:
+        raise InvalidInputError(f"alias {alias!r} is reserved: choose another name")
+    return alias
+
+
+def parse_version_ref(ref: object) -> int | str:
+    """``3``, ``"3"`` → 3; ``"champion"`` → ``"champion"``; ``"latest"`` stays ``"latest"``."""
+    if isinstance(ref, bool):
+        raise InvalidInputError(f"version {ref!r} is invalid: expected a number or an alias")
+    if isinstance(ref, int):
+        if ref <= 0:
+            raise InvalidInputError(f"version {ref} is invalid: expected a positive integer")
+        return ref
+    if isinstance(ref, str):
+        text = ref.strip()
+        if text.isdigit():
+            return parse_version_ref(int(text))
+        if text == "latest":
+            return text
+        return check_alias(text)
+    raise InvalidInputError(
+        f"version {ref!r} is invalid: expected a version number or an alias name"
+    )
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    description: str | None
+    latest_version: int
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    aliases: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    run_id: str
+    artifact_digest: str
+    flavor: str
+    status: VersionStatus
+    created_by: str
+    created_at: dt.datetime
+    description: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+    source_uri: str = ""
+    updated_at: dt.datetime | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        """``name/version``: the lineage node id and the audit resource id."""
+        return f"{self.name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One move of an alias; ``to_version`` is None when the alias was deleted."""
+
+    name: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    moved_by: str
+    moved_at: dt.datetime
+    reason: str
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    id: str
+    name: str
+    version: int
+    kind: str
+    summary: dict[str, Any]
+    artifact_digest: str | None
+    created_by: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: str
+    name: str
+    version: int
+    approver: str
+    roles: tuple[str, ...]
+    comment: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    """The change record of a promotion, as written to the audit trail."""
+
+    id: str
+    name: str
+    version: int
+    alias: str
+    from_version: int | None
+    requester: str
+    approvers: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    gates: list[dict[str, Any]]
+    risk: str
+    policy_revision: int | None
+    reason: str
+    created_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "model": self.name,
+            "version": self.version,
+            "alias": self.alias,
+            "from_version": self.from_version,
+            "requester": self.requester,
+            "approvers": self.approvers,
+            "evidence": self.evidence,
+            "gates": self.gates,
+            "risk": self.risk,
+            "policy_revision": self.policy_revision,
+            "reason": self.reason,
+            "time": self.created_at.isoformat(),
+        }

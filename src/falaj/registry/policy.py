@@ -1,0 +1,351 @@
+"""Gate policies: one YAML file per registered model, parsed with line-precise errors.
+
+Example (every section but ``risk`` is optional; a section that is absent checks nothing)::
+
+    risk: high                          # low | medium | high: carried into the change record
+    metrics:                            # from evidence "evaluation", else the run's metrics
+      roc_auc: {min: 0.70}
+      log_loss: {max: 0.60, source: run}            # source: any (default) | evaluation | run
+    fairness:                           # from evidence "fairness"; no hidden defaults
+      demographic_parity_difference:
+        max: 0.10
+        justification: "Lending regulation: ..."   # required, carried into the report
+    validation: {require: passed}       # or passed_or_warned: every input dataset of the run
+    reports: [evaluation, fairness, model_card]     # evidence kinds that must be attached
+    champion:                           # compared with the version the alias points at now
+      alias: champion
+      metrics:
+        roc_auc: {max_drop: 0.005}      # higher is better: may not drop more than this
+        log_loss: {max_increase: 0.01}  # lower is better: may not rise more than this
+    residency: {allowed_regions: [ae-dubai-1]}     # where the model's artifact is stored
+    approvals: {count: 1, role: risk-approver}
+
+A malformed file is a :class:`PolicyParseError` naming the line, the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from falaj.registry.errors import PolicyParseError
+
+__all__ = [
+    "ApprovalRule",
+    "ChampionMetric",
+    "ChampionRule",
+    "FairnessRule",
+    "MetricRule",
+    "Policy",
+    "ResidencyRule",
+    "ValidationRule",
+    "parse_policy",
+]
+
+RISK_LEVELS = ("low", "medium", "high")
+METRIC_SOURCES = ("any", "evaluation", "run")
+VALIDATION_REQUIREMENTS = ("passed", "passed_or_warned")
+_SECTIONS = (
+    "risk",
+    "metrics",
+    "fairness",
+    "validation",
+    "reports",
+    "champion",
+    "residency",
+    "approvals",
+)
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    name: str
+    min: float | None
+    max: float | None
+    source: str
+    line: int
+
+
+@dataclass(frozen=True)
+class FairnessRule:
+    metric: str
+    min: float | None
+    max: float | None
+    justification: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ValidationRule:
+    require: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ChampionMetric:
+    name: str
+    max_drop: float | None
+    max_increase: float | None
+    source: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ChampionRule:
+    alias: str
+    metrics: tuple[ChampionMetric, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class ResidencyRule:
+    allowed_regions: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    count: int
+    role: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    risk: str
+    metrics: tuple[MetricRule, ...] = ()
+    fairness: tuple[FairnessRule, ...] = ()
+    validation: ValidationRule | None = None
+    reports: tuple[str, ...] = ()
+    champion: ChampionRule | None = None
+    residency: ResidencyRule | None = None
+    approvals: ApprovalRule | None = None
+    text: str = ""
+    revision: int | None = None
+
+
+def parse_policy(text: str, *, source: str = "policy") -> Policy:
+    """Parse and validate a policy document; errors name ``source``, the line and the field."""
+    if not isinstance(text, str):
+        raise PolicyParseError(f"{source}: expected YAML text, got {type(text).__name__}")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise PolicyParseError(
+            f"{source}{line}: not valid YAML: {exc.problem or exc.context}"
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise PolicyParseError(f"{source}: not valid YAML: {exc}") from exc
+    if root is None:
+        raise PolicyParseError(f"{source}: the policy is empty; it needs at least 'risk'")
+    p = _Parser(source)
+    sections = p.mapping(root, "policy", allowed=_SECTIONS)
+    if "risk" not in sections:
+        raise PolicyParseError(
+            f"{source} line {root.start_mark.line + 1}: 'risk' is missing: expected one of "
+            f"{', '.join(RISK_LEVELS)}"
+        )
+    return Policy(
+        risk=p.choice(sections["risk"], "risk", RISK_LEVELS),
+        metrics=p.metric_rules(sections.get("metrics")),
+        fairness=p.fairness_rules(sections.get("fairness")),
+        validation=p.validation_rule(sections.get("validation")),
+        reports=p.reports(sections.get("reports")),
+        champion=p.champion_rule(sections.get("champion")),
+        residency=p.residency_rule(sections.get("residency")),
+        approvals=p.approval_rule(sections.get("approvals")),
+        text=text,
+    )
+
+
+class _Parser:
+    """Walks composed YAML nodes so every error can point at its line."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, node: Node, where: str, message: str) -> PolicyParseError:
+        return PolicyParseError(
+            f"{self.source} line {node.start_mark.line + 1}: {where}: {message}"
+        )
+
+    # -- primitives ----------------------------------------------------------------------------
+    def value(self, node: Node, where: str) -> Any:
+        if not isinstance(node, ScalarNode):
+            raise self.fail(node, where, "expected a single value, got a list or mapping")
+        try:
+            return SafeConstructor().construct_object(node, deep=True)
+        except ConstructorError as exc:
+            raise self.fail(node, where, f"cannot read value: {exc.problem}") from exc
+
+    def mapping(
+        self, node: Node, where: str, *, allowed: tuple[str, ...] | None = None
+    ) -> dict[str, Node]:
+        if not isinstance(node, MappingNode):
+            raise self.fail(node, where, "expected a mapping of keys to values")
+        result: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = self.value(key_node, where)
+            if not isinstance(key, str):
+                raise self.fail(key_node, where, f"key {key!r} must be a name")
+            if key in result:
+                raise self.fail(key_node, f"{where}.{key}", "appears twice")
+            if allowed is not None and key not in allowed:
+                raise self.fail(
+                    key_node, where, f"unknown key {key!r}: expected one of {', '.join(allowed)}"
+                )
+            result[key] = value_node
+        return result
+
+    def number(self, node: Node, where: str) -> float:
+        value = self.value(node, where)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise self.fail(node, where, f"{value!r} is not a number")
+        return float(value)
+
+    def text(self, node: Node, where: str) -> str:
+        value = self.value(node, where)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(node, where, f"{value!r} is not a non-empty text")
+        return value.strip()
+
+    def choice(self, node: Node, where: str, choices: tuple[str, ...]) -> str:
+        value = self.value(node, where)
+        if value not in choices:
+            raise self.fail(
+                node, where, f"{value!r} is invalid: expected one of {', '.join(choices)}"
+            )
+        return str(value)
+
+    def texts(self, node: Node, where: str) -> tuple[str, ...]:
+        if not isinstance(node, SequenceNode):
+            raise self.fail(node, where, "expected a list, e.g. [a, b]")
+        return tuple(self.text(item, f"{where}[{i}]") for i, item in enumerate(node.value))
+
+    def bounds(self, fields: dict[str, Node], node: Node, where: str) -> tuple[float | None, ...]:
+        low = self.number(fields["min"], f"{where}.min") if "min" in fields else None
+        high = self.number(fields["max"], f"{where}.max") if "max" in fields else None
+        if low is None and high is None:
+            raise self.fail(node, where, "expected a threshold: 'min', 'max' or both")
+        if low is not None and high is not None and low > high:
+            raise self.fail(node, where, f"min {low} is greater than max {high}")
+        return low, high
+
+    # -- sections ------------------------------------------------------------------------------
+    def metric_rules(self, node: Node | None) -> tuple[MetricRule, ...]:
+        if node is None:
+            return ()
+        rules = []
+        for name, spec in self.mapping(node, "metrics").items():
+            where = f"metrics.{name}"
+            fields = self.mapping(spec, where, allowed=("min", "max", "source"))
+            low, high = self.bounds(fields, spec, where)
+            source = (
+                self.choice(fields["source"], f"{where}.source", METRIC_SOURCES)
+                if "source" in fields
+                else "any"
+            )
+            rules.append(MetricRule(name, low, high, source, spec.start_mark.line + 1))
+        return tuple(rules)
+
+    def fairness_rules(self, node: Node | None) -> tuple[FairnessRule, ...]:
+        if node is None:
+            return ()
+        rules = []
+        for metric, spec in self.mapping(node, "fairness").items():
+            where = f"fairness.{metric}"
+            fields = self.mapping(spec, where, allowed=("min", "max", "justification"))
+            low, high = self.bounds(fields, spec, where)
+            if "justification" not in fields:
+                raise self.fail(
+                    spec,
+                    where,
+                    "'justification' is missing: every fairness threshold must say why it was "
+                    "chosen (it is carried into the gate report)",
+                )
+            justification = self.text(fields["justification"], f"{where}.justification")
+            rules.append(FairnessRule(metric, low, high, justification, spec.start_mark.line + 1))
+        return tuple(rules)
+
+    def validation_rule(self, node: Node | None) -> ValidationRule | None:
+        if node is None:
+            return None
+        fields = self.mapping(node, "validation", allowed=("require",))
+        if "require" not in fields:
+            raise self.fail(
+                node, "validation", f"'require' is missing: expected {VALIDATION_REQUIREMENTS}"
+            )
+        require = self.choice(fields["require"], "validation.require", VALIDATION_REQUIREMENTS)
+        return ValidationRule(require, node.start_mark.line + 1)
+
+    def reports(self, node: Node | None) -> tuple[str, ...]:
+        return () if node is None else self.texts(node, "reports")
+
+    def champion_rule(self, node: Node | None) -> ChampionRule | None:
+        if node is None:
+            return None
+        fields = self.mapping(node, "champion", allowed=("alias", "metrics"))
+        alias = self.text(fields["alias"], "champion.alias") if "alias" in fields else "champion"
+        if "metrics" not in fields:
+            raise self.fail(node, "champion", "'metrics' is missing: what to compare")
+        metrics = []
+        for name, spec in self.mapping(fields["metrics"], "champion.metrics").items():
+            where = f"champion.metrics.{name}"
+            sub = self.mapping(spec, where, allowed=("max_drop", "max_increase", "source"))
+            drop = self.number(sub["max_drop"], f"{where}.max_drop") if "max_drop" in sub else None
+            rise = (
+                self.number(sub["max_increase"], f"{where}.max_increase")
+                if "max_increase" in sub
+                else None
+            )
+            if (drop is None) == (rise is None):
+                raise self.fail(
+                    spec,
+                    where,
+                    "expected exactly one of 'max_drop' (higher is better) or 'max_increase' "
+                    "(lower is better)",
+                )
+            if (drop is not None and drop < 0) or (rise is not None and rise < 0):
+                raise self.fail(spec, where, "the allowed change must be zero or positive")
+            source = (
+                self.choice(sub["source"], f"{where}.source", METRIC_SOURCES)
+                if "source" in sub
+                else "any"
+            )
+            metrics.append(ChampionMetric(name, drop, rise, source, spec.start_mark.line + 1))
+        return ChampionRule(alias, tuple(metrics), node.start_mark.line + 1)
+
+    def residency_rule(self, node: Node | None) -> ResidencyRule | None:
+        if node is None:
+            return None
+        fields = self.mapping(node, "residency", allowed=("allowed_regions",))
+        if "allowed_regions" not in fields:
+            raise self.fail(node, "residency", "'allowed_regions' is missing")
+        regions = self.texts(fields["allowed_regions"], "residency.allowed_regions")
+        if not regions:
+            raise self.fail(node, "residency.allowed_regions", "expected at least one region")
+        return ResidencyRule(regions, node.start_mark.line + 1)
+
+    def approval_rule(self, node: Node | None) -> ApprovalRule | None:
+        if node is None:
+            return None
+        fields = self.mapping(node, "approvals", allowed=("count", "role"))
+        count_node = fields.get("count")
+        if count_node is None:
+            raise self.fail(node, "approvals", "'count' is missing: how many approvals")
+        count = self.value(count_node, "approvals.count")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise self.fail(count_node, "approvals.count", f"{count!r} is not a positive integer")
+        role = self.text(fields["role"], "approvals.role") if "role" in fields else None
+        return ApprovalRule(count, role, node.start_mark.line + 1)

@@ -1,0 +1,281 @@
+"""Policies in force, gate checks and promotions with their change records.
+
+A promotion runs in one transaction: lock the registered model, gather the evidence, evaluate the
+policy, and only when every condition passes move the alias and write the change record
+(requester, approvers, evidence, gates, risk, time). A refused promotion raises
+:class:`GatesFailedError`: the transaction is rolled back and the audit trail gets a ``failure``
+event carrying the gate report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from falaj.errors import FalajError, InvalidInputError
+from falaj.lineage.graph import Node
+from falaj.registry import queries as q
+from falaj.registry.errors import (
+    AliasNotFoundError,
+    GatesFailedError,
+    PolicyNotFoundError,
+    VersionStateError,
+)
+from falaj.registry.gates import GateInputs, GateReport, MetricSources, evaluate
+from falaj.registry.models import (
+    ModelVersion,
+    PromotionRecord,
+    check_alias,
+    check_model_name,
+)
+from falaj.registry.policy import Policy, parse_policy
+from falaj.registry.tables import model_policies, model_promotions
+from falaj.store.schema import new_id, utcnow
+
+if TYPE_CHECKING:
+    from falaj.registry.service import RegistryService
+
+__all__ = [
+    "check_gates",
+    "current_policy",
+    "gather_inputs",
+    "list_promotions",
+    "promote",
+    "set_policy",
+]
+
+
+def set_policy(service: RegistryService, name: str, text: str) -> Policy:
+    check_model_name(name)
+    policy = parse_policy(text, source=f"policy of {name!r}")
+    with service.mutation("model.policy.set", "model", name) as m:
+        q.get_model_row(m.conn, name, lock=True)
+        latest = m.conn.execute(
+            sa.select(sa.func.max(model_policies.c.revision)).where(model_policies.c.name == name)
+        ).scalar_one_or_none()
+        revision = int(latest or 0) + 1
+        m.conn.execute(
+            sa.insert(model_policies).values(
+                name=name,
+                revision=revision,
+                text=text,
+                created_by=service.principal.name,
+                created_at=utcnow(),
+            )
+        )
+        m.details.update(revision=revision, risk=policy.risk)
+    return _with_revision(policy, revision)
+
+
+def current_policy(conn: Connection, name: str, *, required: bool) -> Policy | None:
+    row = conn.execute(
+        sa.select(model_policies.c.text, model_policies.c.revision)
+        .where(model_policies.c.name == name)
+        .order_by(model_policies.c.revision.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        if required:
+            q.get_model_row(conn, name)
+            raise PolicyNotFoundError(
+                f"model {name!r} has no gate policy; set one with `falaj gate policy set "
+                f"{name} FILE` or ws.registry.set_policy"
+            )
+        return None
+    policy = parse_policy(row.text, source=f"policy of {name!r} (revision {row.revision})")
+    return _with_revision(policy, int(row.revision))
+
+
+def _with_revision(policy: Policy, revision: int) -> Policy:
+    from dataclasses import replace
+
+    return replace(policy, revision=revision)
+
+
+def _metric_sources(service: RegistryService, conn: Connection, mv: ModelVersion) -> MetricSources:
+    evaluations = [e for e in q.evidence_of(conn, mv.name, mv.version) if e.kind == "evaluation"]
+    run_metrics: dict[str, float] | None = None
+    error = None
+    try:
+        run_metrics = dict(service.links.tracking().get_run(mv.run_id).metrics)
+    except FalajError as exc:
+        error = str(exc)
+    return MetricSources(
+        evaluation=evaluations[-1] if evaluations else None,
+        run_id=mv.run_id,
+        run_metrics=run_metrics,
+        run_error=error,
+    )
+
+
+def _input_datasets(
+    service: RegistryService, run_id: str
+) -> tuple[dict[str, str | None], str | None]:
+    edges = service.links.lineage.upstream(Node("run", run_id), max_depth=1)
+    ids = {e.source.id for e in edges if e.source.kind == "dataset_version"}
+    try:
+        run = service.links.tracking().get_run(run_id)
+        ids |= {i.dataset_version_id for i in getattr(run, "inputs", [])}
+    except FalajError:
+        pass  # lineage alone still names the inputs
+    if not ids:
+        return {}, None
+    datasets = service.links.datasets()
+    if datasets is None:
+        return {}, "dataset validation status unavailable: the data capability is not installed"
+    statuses: dict[str, str | None] = {}
+    for dataset_id in sorted(ids):
+        try:
+            statuses[dataset_id] = datasets.validation_status(dataset_id)
+        except FalajError as exc:
+            return {}, f"validation status of {dataset_id} unavailable: {exc}"
+    return statuses, None
+
+
+def gather_inputs(
+    service: RegistryService, conn: Connection, mv: ModelVersion, policy: Policy
+) -> GateInputs:
+    champion = None
+    champion_metrics = None
+    if policy.champion is not None:
+        try:
+            holder = q.resolve_version(conn, mv.name, policy.champion.alias)
+        except AliasNotFoundError:
+            holder = None
+        if holder is not None:
+            champion = holder
+            champion_metrics = _metric_sources(service, conn, holder)
+    datasets: dict[str, str | None] = {}
+    datasets_error = None
+    if policy.validation is not None:
+        datasets, datasets_error = _input_datasets(service, mv.run_id)
+    region = None
+    if policy.residency is not None:
+        region = service.links.artifacts.info(mv.artifact_digest).region
+    return GateInputs(
+        version=mv,
+        evidence=q.evidence_of(conn, mv.name, mv.version),
+        metrics=_metric_sources(service, conn, mv),
+        champion=champion,
+        champion_metrics=champion_metrics,
+        datasets=datasets,
+        datasets_error=datasets_error,
+        artifact_region=region,
+        approvals=q.approvals_of(conn, mv.name, mv.version),
+    )
+
+
+def check_gates(service: RegistryService, name: str, version: int | str) -> GateReport:
+    check_model_name(name)
+    with service.store.read() as conn:
+        mv = q.resolve_version(conn, name, version)
+        policy = current_policy(conn, name, required=True)
+        assert policy is not None
+        return evaluate(policy, gather_inputs(service, conn, mv, policy))
+
+
+def promote(
+    service: RegistryService, name: str, version: int | str, *, alias: str, reason: str
+) -> PromotionRecord:
+    check_model_name(name)
+    check_alias(alias)
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInputError(
+            f"reason {reason!r} is invalid: a promotion needs a reason for the change record"
+        )
+    details: dict[str, Any] = {"alias": alias, "reason": reason, "requested_version": version}
+    with service.mutation(
+        "model.promote", "model_version", f"{name}/{version}", details=details
+    ) as m:
+        q.get_model_row(m.conn, name, lock=True)  # one promotion of a model at a time
+        mv = q.resolve_version(m.conn, name, version)
+        m.resource_id = mv.ref
+        q.require_status(mv, "promote", ("READY",))
+        if alias in mv.aliases:
+            raise VersionStateError(
+                f"alias {alias!r} of model {name!r} already points at version {mv.version}"
+            )
+        policy = current_policy(m.conn, name, required=True)
+        assert policy is not None
+        report = evaluate(policy, gather_inputs(service, m.conn, mv, policy))
+        m.details.update(risk=policy.risk, policy_revision=policy.revision, gates=report.as_dict())
+        if not report.passed:
+            failed = "; ".join(f"{c.kind} {c.name}: {c.evidence}" for c in report.failures)
+            raise GatesFailedError(
+                f"promotion of model {name!r} version {mv.version} to {alias!r} refused: "
+                f"{len(report.failures)} gate condition(s) failed ({failed})"
+            )
+        now = utcnow()
+        previous = q.move_alias(
+            m.conn,
+            name=name,
+            alias=alias,
+            to_version=mv.version,
+            who=service.principal.name,
+            when=now,
+            reason=f"promotion: {reason}",
+        )
+        record = PromotionRecord(
+            id=new_id(),
+            name=name,
+            version=mv.version,
+            alias=alias,
+            from_version=previous,
+            requester=service.principal.name,
+            approvers=[
+                {
+                    "approver": a.approver,
+                    "roles": list(a.roles),
+                    "comment": a.comment,
+                    "at": a.created_at.isoformat(),
+                }
+                for a in q.approvals_of(m.conn, name, mv.version)
+            ],
+            evidence=[
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "artifact_digest": e.artifact_digest,
+                    "created_by": e.created_by,
+                    "at": e.created_at.isoformat(),
+                }
+                for e in q.evidence_of(m.conn, name, mv.version)
+            ],
+            gates=[c.as_dict() for c in report.conditions],
+            risk=policy.risk,
+            policy_revision=policy.revision,
+            reason=reason,
+            created_at=now,
+        )
+        m.conn.execute(
+            sa.insert(model_promotions).values(
+                id=record.id,
+                name=name,
+                version=mv.version,
+                alias=alias,
+                from_version=previous,
+                requester=record.requester,
+                approvers=record.approvers,
+                evidence=record.evidence,
+                gates=record.gates,
+                risk=record.risk,
+                policy_revision=record.policy_revision,
+                reason=reason,
+                created_at=now,
+            )
+        )
+        m.details.clear()
+        m.details.update(change_record=record.as_dict())
+        return record
+
+
+def list_promotions(conn: Connection, name: str) -> list[PromotionRecord]:
+    q.get_model_row(conn, name)
+    rows = conn.execute(
+        sa.select(model_promotions)
+        .where(model_promotions.c.name == name)
+        .order_by(model_promotions.c.created_at, model_promotions.c.id)
+    )
+    return [PromotionRecord(**r._mapping) for r in rows]
