@@ -267,7 +267,34 @@ class Workspace:
         return RegistryService(self.context(), links)
 
     # [capability services: registry]
+    from typing import TYPE_CHECKING as _DATA_TYPES
+
+    if _DATA_TYPES:  # the service module is imported on first use, not with the workspace
+        from falaj.data.service import DatasetService
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        """Dataset versions, profiles, validation and anomaly detection (``falaj.data``)."""
+        from falaj.data.service import DatasetService
+
+        return DatasetService(self.context(), self.artifacts)
+
     # [capability services: data]
+    from typing import TYPE_CHECKING as _PIPELINE_TYPES
+
+    if _PIPELINE_TYPES:  # imported on first use, not with the workspace
+        from falaj.pipelines.service import PipelineService
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        """Pipelines: run, resume, inspect, schedule (``falaj.pipelines``)."""
+        from functools import partial
+
+        from falaj.pipelines.service import PipelineService
+
+        opener = partial(Workspace.open, settings=self._settings, principal=self._principal)
+        return PipelineService(self.context(), self.artifacts, workspace=self, opener=opener)
+
     # [capability services: pipelines]
     # [capability services: training]
 

@@ -1,0 +1,39 @@
+"""Errors of the data capability, each a subclass of the one Falaj tree (:mod:`falaj.errors`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from falaj.errors import BackendUnavailableError, InvalidInputError, NotFoundError, SchemaError
+
+__all__ = [
+    "DatasetNotFoundError",
+    "ExpectationFileError",
+    "SourceFormatError",
+    "SourceUnavailableError",
+    "ValidationFailedError",
+]
+
+
+class DatasetNotFoundError(NotFoundError):
+    """No dataset (or no such version of it) is registered."""
+
+
+class SourceUnavailableError(BackendUnavailableError):
+    """A source (file, object store, database) cannot be reached or read."""
+
+
+class SourceFormatError(SchemaError):
+    """A source's content does not parse into a table (bad CSV cell, mixed column types...)."""
+
+
+class ExpectationFileError(InvalidInputError):
+    """An expectation suite (YAML or dict) is malformed; the message names the line and key."""
+
+
+class ValidationFailedError(SchemaError):
+    """Data failed its expectations under ``policy="fail"``; ``result`` holds the full report."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
