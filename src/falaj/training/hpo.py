@@ -1,0 +1,306 @@
+"""Hyperparameter search: Optuna (TPE + median pruning) with budgets, trials as child runs.
+
+:func:`run_search` creates (or resumes) a study in the workspace's metadata database, opens a
+parent run for the search, and runs trials — each a child run of the parent — on threads in this
+process, on worker processes, or as Ray tasks; every worker reads and writes the one shared
+study. It stops when the :class:`~falaj.training.budget.Budget` is spent, records why
+(``stop_reason`` on the study and as a tag of the parent run), refits the best parameters on all
+the data and logs the fitted pipeline as the parent run's ``model``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from falaj.errors import BackendUnavailableError
+from falaj.store.schema import new_id
+from falaj.training.budget import (
+    STARTED_ATTR,
+    STOP_ATTR,
+    BudgetCallback,
+    record_stop,
+    study_counts,
+)
+from falaj.training.errors import EvaluationInputError, TrialError
+from falaj.training.estimators import build_pipeline
+from falaj.training.objective import TrialObjective
+from falaj.training.ports import WorkspaceLike, WorkspaceOpener
+from falaj.training.spec import SearchSpec
+from falaj.training.studies import load_study, open_storage
+
+__all__ = ["SearchResult", "encode_target", "run_search", "run_worker"]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    study_name: str
+    parent_run_id: str
+    metric: str
+    direction: str
+    best_value: float
+    best_params: dict[str, Any]
+    best_trial: int
+    best_run_id: str
+    stop_reason: str
+    trials: dict[str, int]
+    cpu_seconds: float
+    model: Any = None
+    estimator: Any = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "study_name": self.study_name,
+            "parent_run_id": self.parent_run_id,
+            "metric": self.metric,
+            "direction": self.direction,
+            "best_value": self.best_value,
+            "best_params": self.best_params,
+            "best_trial": self.best_trial,
+            "best_run_id": self.best_run_id,
+            "stop_reason": self.stop_reason,
+            "trials": self.trials,
+            "cpu_seconds": self.cpu_seconds,
+            "model_uri": getattr(self.model, "uri", None),
+        }
+
+
+def encode_target(y: Any, spec: SearchSpec) -> np.ndarray[Any, Any]:
+    """The target as a 1-D array; for classification 1 for ``positive_label``, else 0."""
+    arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if arr.ndim != 1:
+        raise EvaluationInputError(f"y has shape {arr.shape}: expected one target per row")
+    if spec.task == "regression":
+        return arr.astype(np.float64)
+    classes = set(pd.unique(pd.Series(arr)).tolist())
+    if len(classes) != 2 or spec.positive_label not in classes:
+        raise EvaluationInputError(
+            f"y holds classes {sorted(map(str, classes))[:5]}: expected two classes, one of them "
+            f"positive_label={spec.positive_label!r}"
+        )
+    encoded: np.ndarray[Any, Any] = (arr == spec.positive_label).astype(np.int64)
+    return encoded
+
+
+def _make_sampler_pruner(spec: SearchSpec, worker: int = 0) -> tuple[Any, Any]:
+    import optuna
+
+    sampler = optuna.samplers.TPESampler(
+        seed=spec.seed + worker, n_startup_trials=max(spec.pruner_startup_trials, 3)
+    )
+    pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=spec.pruner_startup_trials, n_warmup_steps=0
+    )
+    return sampler, pruner
+
+
+def run_search(
+    ws: WorkspaceLike,
+    spec: SearchSpec,
+    X: pd.DataFrame,
+    y: Any,
+    *,
+    experiment: str,
+    study_name: str | None = None,
+    preprocessor: Any = None,
+    opener: WorkspaceOpener | None = None,
+    dataset_version_id: str | None = None,
+    progress: Any = None,
+) -> SearchResult:
+    """Run the search described by ``spec`` on ``(X, y)``; see the module docstring.
+
+    ``opener`` opens the same workspace in another process (needed for the ``processes`` and
+    ``ray`` executors). ``progress(n_finished, best_value)`` is called after each trial.
+    """
+    import optuna
+
+    if not isinstance(X, pd.DataFrame) or X.empty:
+        raise EvaluationInputError("X must be a non-empty pandas DataFrame of input columns")
+    target = encode_target(y, spec)
+    if target.shape[0] != len(X):
+        raise EvaluationInputError(f"y has {target.shape[0]} rows: expected {len(X)} (X's rows)")
+    if spec.executor != "threads" and spec.n_jobs > 1 and opener is None:
+        raise EvaluationInputError(
+            f"executor {spec.executor!r} needs a workspace opener for its workers"
+        )
+    name = study_name or f"{experiment}-{new_id()[:8]}"
+    storage = open_storage(ws.settings.metadata_url)
+    sampler, pruner = _make_sampler_pruner(spec)
+    try:
+        study = optuna.create_study(
+            study_name=name,
+            storage=storage,
+            sampler=sampler,
+            pruner=pruner,
+            direction=spec.direction,
+            load_if_exists=True,
+        )
+    except ValueError as exc:  # a resumed study with another direction
+        raise EvaluationInputError(f"study {name!r} cannot be resumed: {exc}") from exc
+    study.set_user_attr(STARTED_ATTR, time.time())
+    study.set_user_attr(STOP_ATTR, None)
+    study.set_user_attr("spec", spec.as_dict())
+    tags = {"falaj.kind": "hpo", "optuna.study": name, "family": spec.family}
+    with ws.start_run(experiment, run_name=name, tags=tags) as parent:
+        if dataset_version_id is not None:
+            parent.log_dataset(dataset_version_id, context="training")
+        parent.log_params(
+            {
+                "family": spec.family,
+                "metric": spec.metric,
+                "direction": spec.direction,
+                "cv_folds": spec.cv_folds,
+                "executor": spec.executor,
+                "n_jobs": spec.n_jobs,
+                **{f"budget.{k}": v for k, v in spec.budget.as_dict().items() if v is not None},
+                **{f"fixed.{k}": v for k, v in spec.fixed_params.items()},
+            }
+        )
+        study.set_user_attr("parent_run_id", parent.id)
+        objective = TrialObjective(
+            spec,
+            X,
+            target,
+            experiment=experiment,
+            study_name=name,
+            parent_run_id=parent.id,
+            preprocessor=preprocessor,
+            threaded=spec.executor == "threads" and spec.n_jobs > 1,
+        )
+        budget = BudgetCallback(spec.budget)
+        callbacks: list[Any] = [budget]
+        if progress is not None:
+            callbacks.append(lambda s, t: progress(study_counts(s).ran, _best_or_none(s)))
+        if spec.executor == "threads" or spec.n_jobs == 1:
+            objective.ws = ws
+            study.optimize(
+                objective,
+                n_jobs=spec.n_jobs,
+                timeout=spec.budget.wall_time_s,
+                callbacks=callbacks,
+                catch=(Exception,),
+                gc_after_trial=False,
+            )
+        else:
+            assert opener is not None
+            task = WorkerTask(opener, ws.settings.metadata_url, name, objective)
+            _run_workers(task, spec.n_jobs, spec.executor, ws.settings.ray_address)
+        study = load_study(ws.settings.metadata_url, name)
+        reason = study.user_attrs.get(STOP_ATTR) or budget.exhausted(study) or "wall_time"
+        record_stop(study, reason)
+        counts = study_counts(study)
+        complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+        parent.set_tags(
+            {"stop_reason": reason, **{f"trials.{k}": str(v) for k, v in counts.by_state.items()}}
+        )
+        parent.log_metrics({"cpu_seconds": counts.cpu_seconds, "n_trials": float(counts.ran)})
+        if not complete:
+            failed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "FAIL"]
+            hint = failed[0].system_attrs.get("fail_reason", "") if failed else ""
+            raise TrialError(
+                f"search {name!r} stopped ({reason}) with no completed trial; "
+                f"{counts.by_state} {hint}".strip()
+            )
+        best = study.best_trial
+        parent.log_metric(f"best_{spec.metric}", float(best.value))
+        parent.set_tags(
+            {"best_trial": str(best.number), "best_run_id": str(best.user_attrs.get("run_id", ""))}
+        )
+        parent.log_params({f"best.{k}": v for k, v in best.params.items()})
+        estimator, logged = None, None
+        if spec.refit:
+            estimator = build_pipeline(
+                spec.family,
+                spec.task,
+                {**spec.fixed_params, **best.params},
+                X,
+                preprocessor=preprocessor,
+                device=spec.device,
+                seed=spec.seed,
+            )
+            estimator.fit(X, target)
+            logged = parent.log_model(estimator, "model", input_example=X.head(5))
+    return SearchResult(
+        study_name=name,
+        parent_run_id=parent.id,
+        metric=spec.metric,
+        direction=spec.direction,
+        best_value=float(best.value),
+        best_params=dict(best.params),
+        best_trial=int(best.number),
+        best_run_id=str(best.user_attrs.get("run_id", "")),
+        stop_reason=reason,
+        trials=counts.by_state,
+        cpu_seconds=counts.cpu_seconds,
+        model=logged,
+        estimator=estimator,
+    )
+
+
+def _best_or_none(study: Any) -> float | None:
+    try:
+        return float(study.best_value)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    """What a worker process or Ray task needs to join a study (all picklable)."""
+
+    opener: WorkspaceOpener
+    metadata_url: str
+    study_name: str
+    objective: TrialObjective
+
+
+def run_worker(task: WorkerTask, worker: int) -> int:
+    """Join the study and run trials until its budget is spent; returns the trials run here."""
+    spec = task.objective.spec
+    sampler, pruner = _make_sampler_pruner(spec, worker)
+    study = load_study(task.metadata_url, task.study_name, sampler=sampler, pruner=pruner)
+    before = len(study.get_trials(deepcopy=False))
+    ws = task.opener()
+    try:
+        task.objective.ws = ws
+        task.objective.threaded = False
+        study.optimize(
+            task.objective,
+            timeout=spec.budget.wall_time_s,
+            callbacks=[BudgetCallback(spec.budget)],
+            catch=(Exception,),
+            gc_after_trial=False,
+        )
+    finally:
+        ws.close()
+    return len(study.get_trials(deepcopy=False)) - before
+
+
+def _run_workers(task: WorkerTask, n_jobs: int, executor: str, ray_address: str | None) -> None:
+    if executor == "processes":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(run_worker, task, i) for i in range(n_jobs)]
+            for f in futures:
+                f.result()
+        return
+    try:
+        import ray
+    except ImportError as exc:
+        raise BackendUnavailableError("the ray executor needs: pip install 'falaj[ray]'") from exc
+    if not ray.is_initialized():
+        try:
+            ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False)
+        except Exception as exc:
+            raise BackendUnavailableError(
+                f"cannot reach the Ray cluster at {ray_address or 'local'}: {exc}"
+            ) from exc
+    remote = ray.remote(num_cpus=1)(run_worker)
+    ray.get([remote.remote(task, i) for i in range(n_jobs)])
