@@ -1,0 +1,78 @@
+"""The object a step receives (``ctx: StepContext``): workspace access and lineage links."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from falaj.lineage.graph import Node
+
+if TYPE_CHECKING:
+    from falaj.workspace import Workspace
+
+__all__ = ["StepContext"]
+
+
+@dataclass
+class StepContext:
+    """Given to a step that declares a ``ctx`` parameter (or one annotated ``StepContext``).
+
+    ``ws`` is the workspace (re-opened in the worker for process and Ray executors). Runs the
+    step opens with :meth:`start_run` are tagged with the step run and linked in lineage;
+    :meth:`used` and :meth:`produced` link any other node (a dataset version, a model version).
+    """
+
+    pipeline_run_id: str
+    step_run_id: str
+    step: str
+    attempt: int
+    _workspace: Any = None
+    _opener: Callable[[], Workspace] | None = None
+    links: list[tuple[str, str, str]] = field(default_factory=list)
+    _opened: Any = None
+
+    @property
+    def ws(self) -> Workspace:
+        if self._workspace is None:
+            if self._opener is None:
+                from falaj.errors import ConfigError
+
+                raise ConfigError(
+                    f"step {self.step!r}: no workspace is available to this step (in-memory "
+                    "stores cannot be shared with worker processes)"
+                )
+            self._opened = self._opener()
+            self._workspace = self._opened
+        ws: Workspace = self._workspace
+        return ws
+
+    @property
+    def log(self) -> logging.Logger:
+        return logging.getLogger(f"falaj.step.{self.step}")
+
+    def start_run(self, experiment: str, **kwargs: Any) -> Any:
+        """``ws.start_run`` tagged with this pipeline and step run; linked step_run -> run."""
+        tags = dict(kwargs.pop("tags", None) or {})
+        tags.setdefault("falaj.pipeline_run_id", self.pipeline_run_id)
+        tags.setdefault("falaj.step_run_id", self.step_run_id)
+        tags.setdefault("falaj.step", self.step)
+        active = self.ws.start_run(experiment, tags=tags, **kwargs)
+        self.links.append(("out", "run", str(active.id)))
+        return active
+
+    def used(self, kind: str, node_id: str) -> None:
+        """Record that this step read ``kind:node_id`` (e.g. a dataset version)."""
+        Node(kind, node_id)  # validates
+        self.links.append(("in", kind, node_id))
+
+    def produced(self, kind: str, node_id: str) -> None:
+        """Record that this step made ``kind:node_id`` (e.g. a model version)."""
+        Node(kind, node_id)
+        self.links.append(("out", kind, node_id))
+
+    def close(self) -> None:
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None

@@ -1,0 +1,506 @@
+"""``ws.pipelines``: run, resume and inspect pipelines; run one step for an orchestrator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from falaj.artifacts.service import ArtifactService
+from falaj.errors import ConflictError, InvalidInputError
+from falaj.governance.service import Service, ServiceContext
+from falaj.pipelines import repository as repo
+from falaj.pipelines.errors import PipelineRunNotFoundError, RunStateError, StepFailedError
+from falaj.pipelines.executors.base import Executor
+from falaj.pipelines.graph import Pipeline, PipelineDef, StepNode
+from falaj.pipelines.materializers import unmaterialize
+from falaj.pipelines.records import (
+    CACHED,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    PipelineRun,
+    StepOutput,
+    StepRun,
+)
+from falaj.pipelines.runner import Runner, StepEvent
+from falaj.pipelines.spec import load_pipeline
+from falaj.pipelines.tables import pipeline_runs, step_runs
+from falaj.pipelines.task import StepResult
+from falaj.store.dml import insert_ignore
+from falaj.store.schema import new_id, utcnow
+
+if TYPE_CHECKING:
+    from falaj.pipelines.schedules import ScheduleService
+
+__all__ = ["PipelineService"]
+
+PipelineLike = Pipeline | PipelineDef | str
+ExecutorLike = Executor | str | None
+
+
+class PipelineService(Service):
+    """Run pipelines, record step runs with lineage, serve cached steps, resume failures."""
+
+    def __init__(
+        self,
+        context: ServiceContext,
+        artifacts: ArtifactService,
+        *,
+        workspace: Any = None,
+        opener: Callable[[], Any] | None = None,
+    ) -> None:
+        super().__init__(context)
+        self.artifacts = artifacts
+        self._workspace = workspace
+        self._opener = opener
+
+    @cached_property
+    def schedules(self) -> ScheduleService:
+        from falaj.pipelines.schedules import ScheduleService
+
+        return ScheduleService(self.context, self)
+
+    # -- running -------------------------------------------------------------------------------
+    def run(
+        self,
+        pipeline: PipelineLike,
+        *,
+        params: Mapping[str, Any] | None = None,
+        executor: ExecutorLike = None,
+        use_cache: bool = True,
+        on_event: Callable[[StepEvent], None] | None = None,
+        external_key: str | None = None,
+    ) -> PipelineRun:
+        """Run every step; returns the finished run or raises :class:`StepFailedError`."""
+        pipe = self._resolve(pipeline, params)
+        runner_executor, owned = self._executor(executor)
+        try:
+            run_id = self._start_run(pipe, runner_executor.name, external_key)
+            self._drive(pipe, run_id, runner_executor, use_cache, {}, None, on_event)
+        finally:
+            if owned:
+                runner_executor.close()
+        return self.get_run(run_id)
+
+    def resume(
+        self,
+        run_id: str,
+        *,
+        pipeline: Pipeline | PipelineDef | None = None,
+        executor: ExecutorLike = None,
+        use_cache: bool = True,
+        on_event: Callable[[StepEvent], None] | None = None,
+    ) -> PipelineRun:
+        """Re-run a FAILED run from its failed step(s), reusing what already succeeded."""
+        run = self.get_run(run_id)
+        if run.status != FAILED:
+            raise RunStateError(
+                f"pipeline run {run_id} is {run.status}; only a FAILED run can be resumed"
+            )
+        pipe = self._rebuild(run, pipeline)
+        reuse = self._completed(run, pipe)
+        runner_executor, owned = self._executor(executor)
+        try:
+            with self.mutation("pipeline.run.resume", "pipeline_run", run_id) as m:
+                repo.set_run_status(m.conn, run_id, RUNNING, error=None, ended=False)
+            self._drive(pipe, run_id, runner_executor, use_cache, reuse, None, on_event)
+        finally:
+            if owned:
+                runner_executor.close()
+        return self.get_run(run_id)
+
+    def run_step(
+        self,
+        source: str,
+        step: str,
+        *,
+        run_key: str,
+        params: Mapping[str, Any] | None = None,
+        use_cache: bool = True,
+        executor: ExecutorLike = None,
+        on_event: Callable[[StepEvent], None] | None = None,
+    ) -> StepRun:
+        """Run one step of the pipeline run identified by ``run_key`` (for Airflow/Kubeflow).
+
+        The pipeline run is created on first use of ``run_key``; the step's inputs come from
+        the store (the upstream steps must have run under the same key).
+        """
+        if not run_key or len(run_key) > 300:
+            raise InvalidInputError(f"run_key {run_key!r} is invalid; expected 1-300 characters")
+        pipe = load_pipeline(source, params)
+        pipe.node(step)
+        run_id = self._run_for_key(pipe, run_key)
+        run = self.get_run(run_id)
+        reuse = self._completed(run, pipe)
+        missing = sorted(u for u in pipe.nodes[step].upstream if u not in reuse)
+        if missing:
+            raise ConflictError(
+                f"step {step!r} of pipeline run {run_id} (key {run_key!r}) needs upstream "
+                f"step(s) {missing} to succeed first"
+            )
+        runner_executor, owned = self._executor(executor)
+        try:
+            with self.mutation("pipeline.run.resume", "pipeline_run", run_id) as m:
+                repo.set_run_status(m.conn, run_id, RUNNING, error=None, ended=False)
+            self._drive(pipe, run_id, runner_executor, use_cache, reuse, [step], on_event)
+        finally:
+            if owned:
+                runner_executor.close()
+        latest = self.get_run(run_id).latest(step)
+        assert latest is not None
+        return latest
+
+    def _drive(
+        self,
+        pipe: Pipeline,
+        run_id: str,
+        executor: Executor,
+        use_cache: bool,
+        reuse: dict[str, StepRun],
+        only: list[str] | None,
+        on_event: Callable[[StepEvent], None] | None,
+    ) -> None:
+        runner = Runner(
+            self,
+            pipe,
+            run_id,
+            executor,
+            use_cache=use_cache,
+            reuse=reuse,
+            only=only,
+            on_event=on_event,
+        )
+        try:
+            runner.run()
+        except BaseException as exc:
+            self._finish(run_id, FAILED, f"interrupted: {type(exc).__name__}: {exc}")
+            raise
+        if runner.failed is not None:
+            step, error = runner.failed
+            message = f"step {step!r} failed: {error}"
+            self._finish(run_id, FAILED, message)
+            raise StepFailedError(
+                f"pipeline run {run_id} failed: {message} "
+                f"(fix it, then `falaj pipeline resume {run_id}`)",
+                run_id=run_id,
+                step=step,
+            )
+        complete = set(runner.done) >= set(pipe.order)
+        self._finish(run_id, SUCCEEDED if complete else RUNNING, None, ended=complete)
+
+    # -- recording -----------------------------------------------------------------------------
+    def _start_run(self, pipe: Pipeline, executor: str, external_key: str | None) -> str:
+        run_id = new_id()
+        with self.mutation(
+            "pipeline.run.start", "pipeline_run", run_id, details={"pipeline": pipe.name}
+        ) as m:
+            m.conn.execute(
+                sa.insert(pipeline_runs).values(
+                    **self._run_row(run_id, pipe, executor, external_key)
+                )
+            )
+        return run_id
+
+    def _run_row(
+        self, run_id: str, pipe: Pipeline, executor: str, external_key: str | None
+    ) -> dict[str, Any]:
+        return {
+            "id": run_id,
+            "pipeline": pipe.name,
+            "source": pipe.source,
+            "params": pipe.params,
+            "graph": pipe.describe(),
+            "status": RUNNING,
+            "executor": executor,
+            "external_key": external_key,
+            "error": None,
+            "created_by": self.principal.name,
+            "started_at": utcnow(),
+            "ended_at": None,
+        }
+
+    def _run_for_key(self, pipe: Pipeline, run_key: str) -> str:
+        def lookup(conn: sa.Connection) -> str | None:
+            return conn.execute(
+                sa.select(pipeline_runs.c.id).where(
+                    pipeline_runs.c.pipeline == pipe.name,
+                    pipeline_runs.c.external_key == run_key,
+                )
+            ).scalar_one_or_none()
+
+        with self.store.read() as conn:
+            found = lookup(conn)
+        if found is not None:
+            return found
+        run_id = new_id()
+        with self.mutation(
+            "pipeline.run.start", "pipeline_run", run_id, details={"pipeline": pipe.name}
+        ) as m:
+            insert_ignore(m.conn, pipeline_runs, self._run_row(run_id, pipe, "local", run_key))
+            winner = lookup(m.conn)
+            assert winner is not None
+            m.resource_id = winner
+        return winner
+
+    def _finish(self, run_id: str, status: str, error: str | None, *, ended: bool = True) -> None:
+        with self.mutation(
+            "pipeline.run.finish", "pipeline_run", run_id, details={"status": status}
+        ) as m:
+            repo.set_run_status(m.conn, run_id, status, error=error, ended=ended)
+
+    def _cached(self, key: str) -> StepRun | None:
+        with self.store.read() as conn:
+            hit = repo.find_cached(conn, key)
+        if hit is None:
+            return None
+        objects = self.artifacts.objects
+        if not all(objects.exists(o.digest) for o in hit.outputs.values()):
+            return None  # outputs lost from the store: run the step again
+        return hit
+
+    def _record_cached(
+        self,
+        run_id: str,
+        node: StepNode,
+        step_run_id: str,
+        hit: StepRun,
+        input_digests: dict[str, str],
+        executor: str,
+    ) -> StepRun:
+        now = utcnow()
+        values = self._step_values(
+            run_id,
+            node,
+            step_run_id,
+            hit.cache_key,
+            input_digests,
+            CACHED,
+            0,
+            executor,
+            None,
+            None,
+            now,
+            now,
+        )
+        values["cached_from"] = hit.id
+        outputs = list(hit.outputs.values())
+        with self.mutation(
+            "pipeline.step.record",
+            "step_run",
+            step_run_id,
+            details={"step": node.name, "status": CACHED, "cache_key": hit.cache_key},
+        ) as m:
+            repo.insert_step_run(
+                m.conn,
+                principal=self.principal,
+                values=values,
+                outputs=outputs,
+                cacheable=False,
+                links=[],
+            )
+        return self._as_record(values, outputs)
+
+    def _record_step(
+        self,
+        run_id: str,
+        node: StepNode,
+        step_run_id: str,
+        key: str,
+        input_digests: dict[str, str],
+        attempts: list[StepResult],
+        executor: str,
+    ) -> StepRun:
+        last = attempts[-1]
+        logs = "".join(
+            f"--- attempt {i} ---\n{r.logs}" if len(attempts) > 1 else r.logs
+            for i, r in enumerate(attempts, start=1)
+        )
+        if not last.ok and last.error and last.error not in logs:
+            logs += f"{last.error}\n"
+        log_digest = (
+            self.artifacts.put_bytes(logs.encode("utf-8"), media_type="text/plain").digest
+            if logs
+            else None
+        )
+        outputs = []
+        for name, mat in last.outputs.items():
+            info = self.artifacts.put_bytes(mat.data, media_type=mat.media_type)
+            outputs.append(StepOutput(name, info.digest, mat.materializer, mat.media_type))
+        status = SUCCEEDED if last.ok else FAILED
+        values = self._step_values(
+            run_id,
+            node,
+            step_run_id,
+            key,
+            input_digests,
+            status,
+            len(attempts),
+            executor,
+            last.error,
+            log_digest,
+            attempts[0].started_at,
+            last.ended_at,
+        )
+        with self.mutation(
+            "pipeline.step.record",
+            "step_run",
+            step_run_id,
+            details={"step": node.name, "status": status, "cache_key": key},
+        ) as m:
+            repo.insert_step_run(
+                m.conn,
+                principal=self.principal,
+                values=values,
+                outputs=outputs,
+                cacheable=node.step.options.cache,
+                links=last.links,
+            )
+        return self._as_record(values, outputs)
+
+    def _step_values(
+        self,
+        run_id: str,
+        node: StepNode,
+        step_run_id: str,
+        key: str,
+        input_digests: dict[str, str],
+        status: str,
+        attempts: int,
+        executor: str,
+        error: str | None,
+        log_digest: str | None,
+        started: dt.datetime,
+        ended: dt.datetime,
+    ) -> dict[str, Any]:
+        return {
+            "id": step_run_id,
+            "pipeline_run_id": run_id,
+            "step": node.name,
+            "function": node.step.function[:500],
+            "status": status,
+            "cache_key": key,
+            "code_hash": node.step.code_hash,
+            "params": node.params,
+            "inputs": input_digests,
+            "attempts": attempts,
+            "executor": executor,
+            "error": error,
+            "log_digest": log_digest,
+            "cached_from": None,
+            "created_by": self.principal.name,
+            "started_at": started,
+            "ended_at": ended,
+        }
+
+    @staticmethod
+    def _as_record(values: dict[str, Any], outputs: list[StepOutput]) -> StepRun:
+        return StepRun(**values, outputs={o.name: o for o in outputs})
+
+    # -- reading -------------------------------------------------------------------------------
+    def get_run(self, run_id: str) -> PipelineRun:
+        with self.store.read() as conn:
+            row = conn.execute(
+                sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)
+            ).one_or_none()
+            if row is None:
+                raise PipelineRunNotFoundError(f"pipeline run {run_id!r} does not exist")
+            return repo.read_pipeline_run(conn, row)
+
+    def list_runs(
+        self, *, pipeline: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[PipelineRun]:
+        """Pipeline runs, newest first (without their step runs; use :meth:`get_run`)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidInputError(f"limit={limit!r} is invalid; expected an integer >= 1")
+        query = sa.select(pipeline_runs).order_by(pipeline_runs.c.started_at.desc()).limit(limit)
+        if pipeline is not None:
+            query = query.where(pipeline_runs.c.pipeline == pipeline)
+        if status is not None:
+            query = query.where(pipeline_runs.c.status == status.upper())
+        with self.store.read() as conn:
+            return [repo.read_pipeline_run(conn, r, with_steps=False) for r in conn.execute(query)]
+
+    def get_step_run(self, step_run_id: str) -> StepRun:
+        with self.store.read() as conn:
+            found = repo.read_step_runs(conn, step_runs.c.id == step_run_id)
+        if not found:
+            raise PipelineRunNotFoundError(f"step run {step_run_id!r} does not exist")
+        return found[0]
+
+    def load_output(
+        self, step_run_id: str, output: str = "output", *, trusted: bool = False
+    ) -> Any:
+        """The value of a step run's output, read back through its materializer."""
+        run = self.get_step_run(step_run_id)
+        if output not in run.outputs:
+            raise InvalidInputError(
+                f"step run {step_run_id} has no output {output!r} (outputs: {sorted(run.outputs)})"
+            )
+        out = run.outputs[output]
+        return unmaterialize(
+            out.materializer, self.artifacts.get_bytes(out.digest), trusted=trusted
+        )
+
+    def logs(self, step_run_id: str) -> str:
+        """What the step printed and logged (all attempts)."""
+        run = self.get_step_run(step_run_id)
+        if run.log_digest is None:
+            return ""
+        return self.artifacts.get_bytes(run.log_digest).decode("utf-8", errors="replace")
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _resolve(self, pipeline: PipelineLike, params: Mapping[str, Any] | None) -> Pipeline:
+        if isinstance(pipeline, Pipeline):
+            if params:
+                raise InvalidInputError(
+                    f"pipeline {pipeline.name!r} is already built; pass params when building it"
+                )
+            return pipeline
+        if isinstance(pipeline, PipelineDef):
+            return pipeline.build(**dict(params or {}))
+        if isinstance(pipeline, str):
+            return load_pipeline(pipeline, params)
+        raise InvalidInputError(
+            f"pipeline {pipeline!r} is invalid; expected a Pipeline, a @pipeline function, a "
+            "YAML path or 'module:attr'"
+        )
+
+    def _rebuild(self, run: PipelineRun, pipeline: Pipeline | PipelineDef | None) -> Pipeline:
+        if pipeline is not None:
+            return pipeline if isinstance(pipeline, Pipeline) else pipeline.build(**run.params)
+        if run.source is None:
+            raise InvalidInputError(
+                f"pipeline run {run.id} was started from an in-memory Pipeline; pass "
+                "pipeline=... to resume it"
+            )
+        return load_pipeline(run.source, run.params)
+
+    @staticmethod
+    def _completed(run: PipelineRun, pipe: Pipeline) -> dict[str, StepRun]:
+        reuse: dict[str, StepRun] = {}
+        for name in pipe.order:
+            latest = run.latest(name)
+            if latest is not None and latest.done:
+                reuse[name] = latest
+        return reuse
+
+    def _executor(self, executor: ExecutorLike) -> tuple[Executor, bool]:
+        from falaj.pipelines.executors.local import LocalExecutor
+
+        if executor is None or executor == "local":
+            return LocalExecutor(), True
+        if executor == "processes":
+            return LocalExecutor(processes=True), True
+        if executor == "ray":
+            from falaj.pipelines.executors.ray import RayExecutor
+
+            return RayExecutor(address=self.context.settings.ray_address), True
+        if isinstance(executor, str):
+            raise InvalidInputError(
+                f"executor {executor!r} is unknown; expected 'local', 'processes' or 'ray'"
+            )
+        return executor, False

@@ -1,0 +1,157 @@
+"""Steps and pipelines the pipelines tests run (importable, so child processes and Ray can)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from falaj.pipelines import StepContext, pipeline, step
+
+
+def _bump(counter: str) -> int:
+    path = Path(counter)
+    n = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(n))
+    return n
+
+
+@step
+def make_frame(rows: int = 4, counter: str = "") -> pd.DataFrame:
+    if counter:
+        _bump(counter)
+    print(f"making {rows} rows")
+    return pd.DataFrame({"x": list(range(rows)), "y": [float(i) * 0.5 for i in range(rows)]})
+
+
+@step
+def add_one(df: pd.DataFrame, counter: str = "") -> pd.DataFrame:
+    if counter:
+        _bump(counter)
+    return df + 1
+
+
+@step
+def summarize(df: pd.DataFrame) -> dict[str, Any]:
+    return {"rows": len(df), "x_sum": int(df["x"].sum())}
+
+
+@step
+def as_array(df: pd.DataFrame) -> np.ndarray:
+    return df.to_numpy()
+
+
+@step
+def timed(seconds: float, label: str) -> dict[str, Any]:
+    start = time.time()
+    time.sleep(seconds)
+    return {"label": label, "start": start, "end": time.time()}
+
+
+@step
+def join(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a, b]
+
+
+@pipeline
+def diamond(seconds: float = 0.4) -> None:
+    left = timed(seconds=seconds, label="left")
+    right = timed.named("timed_right")(seconds=seconds, label="right")
+    join(left, right)
+
+
+@pipeline
+def linear(rows: int = 4, counter: str = "") -> None:
+    frame = make_frame(rows=rows, counter=counter)
+    bigger = add_one(frame, counter=counter)
+    summarize(bigger)
+
+
+@step(retries=2, retry_backoff=0.01)
+def flaky(counter: str, fail_times: int) -> int:
+    n = _bump(counter)
+    print(f"attempt {n}")
+    if n <= fail_times:
+        raise RuntimeError(f"flaky failure {n}")
+    return n
+
+
+@pipeline
+def flaky_pipeline(counter: str = "", fail_times: int = 1) -> None:
+    flaky(counter=counter, fail_times=fail_times)
+
+
+@step(timeout=1.0)
+def sleepy(seconds: float) -> int:
+    time.sleep(seconds)
+    return 1
+
+
+@pipeline
+def sleepy_pipeline(seconds: float = 30.0) -> None:
+    sleepy(seconds=seconds)
+
+
+@step
+def gate(df: pd.DataFrame, flag: str) -> pd.DataFrame:
+    """Fails while the flag file says 'fail' (to test resume)."""
+    if Path(flag).read_text().strip() == "fail":
+        raise ValueError("gate is closed")
+    return df
+
+
+@pipeline
+def gated(flag: str = "", counter: str = "") -> None:
+    frame = make_frame(rows=3, counter=counter)
+    passed = gate(frame, flag=flag)
+    summarize(passed)
+
+
+@step
+def with_context(ctx: StepContext, value: int) -> dict[str, Any]:
+    ctx.used("dataset_version", "credit@1")
+    ctx.log.warning("context step %s", ctx.step)
+    return {"step_run_id": ctx.step_run_id, "pipeline_run_id": ctx.pipeline_run_id, "value": value}
+
+
+@pipeline
+def context_pipeline() -> None:
+    with_context(value=3)
+
+
+class Opaque:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+@step
+def opaque() -> Opaque:
+    return Opaque(1)
+
+
+@step(trusted=True)
+def opaque_trusted() -> Opaque:
+    return Opaque(2)
+
+
+@step(resources={"cpus": 1, "memory": "64MiB"})
+def where_am_i(tag: str) -> dict[str, Any]:
+    import os
+
+    return {"pid": os.getpid(), "tag": tag, "start": time.time()}
+
+
+@pipeline
+def ray_pipeline() -> None:
+    frame = make_frame(rows=5)
+    bigger = add_one(frame)
+    summarize(bigger)
+    where_am_i(tag="a")
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
