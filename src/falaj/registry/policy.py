@@ -138,8 +138,11 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        opened = ""
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            opened = f" ({exc.context} started at line {exc.context_mark.line + 1})"
         raise PolicyParseError(
-            f"{source}{line}: not valid YAML: {exc.problem or exc.context}"
+            f"{source}{line}: not valid YAML: {exc.problem or exc.context}{opened}"
         ) from exc
     except yaml.YAMLError as exc:
         raise PolicyParseError(f"{source}: not valid YAML: {exc}") from exc

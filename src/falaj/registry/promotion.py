@@ -123,8 +123,8 @@ def _input_datasets(
     if not ids:
         return {}, None
     datasets = service.links.datasets()
-    if datasets is None:
-        return {}, "dataset validation status unavailable: the data capability is not installed"
+    if datasets is None or not hasattr(datasets, "validation_status"):
+        return {}, "dataset validation status unavailable: the data capability does not report it"
     statuses: dict[str, str | None] = {}
     for dataset_id in sorted(ids):
         try:
