@@ -1,0 +1,107 @@
+"""``falaj models``, ``falaj gate``, ``falaj approve`` and ``falaj promote`` as a user types them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from falaj.governance.principal import Principal
+from falaj.store.schema import utcnow
+from falaj.workspace import Workspace
+from tests.e2e.conftest import run_falaj
+from tests.registry_support import log_model
+
+POLICY = """\
+risk: high
+metrics:
+  roc_auc: {min: 0.7}
+approvals: {count: 1, role: risk-approver}
+"""
+
+
+def _workspace_with_logged_model(tmp_path: Path) -> tuple[Path, str]:
+    home = tmp_path / "ws"
+    with Workspace.init(home, principal=Principal.local(), region="ae-dubai-1") as ws:
+        uri = log_model(ws, metrics={"roc_auc": 0.82}).uri
+    return home, uri
+
+
+def test_gate_check_exit_codes_follow_the_gates_through_approval_and_promotion(
+    tmp_path: Path,
+) -> None:
+    home, uri = _workspace_with_logged_model(tmp_path)
+    h = ("--home", str(home))
+    reg = run_falaj(*h, "models", "register", "credit-risk", uri)
+    assert reg.code == 0, reg.err
+    assert "credit-risk version 1" in reg.out
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    assert run_falaj(*h, "gate", "policy", "set", "credit-risk", str(policy)).code == 0
+
+    failing = run_falaj(*h, "gate", "check", "credit-risk", "1")
+    assert failing.code == 8, failing.err
+    assert "FAIL" in failing.out and "FAILED: 1 of 2 conditions failed" in failing.out
+
+    own = run_falaj(*h, "approve", "credit-risk", "1", "--comment", "mine")
+    assert own.code == 8 and "separation of duties" in own.err
+
+    bob = run_falaj(
+        *h, "approve", "credit-risk", "1", "--comment", "reviewed", "--as", "bob",
+        "--role", "risk-approver",
+    )  # fmt: skip
+    assert bob.code == 0, bob.err
+    assert "approved credit-risk v1 by bob (risk-approver)" in bob.out
+
+    passing = run_falaj(*h, "gate", "check", "credit-risk", "1", "--json")
+    assert passing.code == 0, passing.err
+    report = json.loads(passing.out)
+    assert report["passed"] is True
+    assert [c["kind"] for c in report["conditions"]] == ["metric", "approvals"]
+
+    promoted = run_falaj(*h, "promote", "credit-risk", "1", "--reason", "first model")
+    assert promoted.code == 0, promoted.err
+    assert "promoted credit-risk v1 to champion" in promoted.out
+
+    at = run_falaj(*h, "models", "alias", "at", "credit-risk", "champion", utcnow().isoformat())
+    assert at.code == 0 and "pointed at v1" in at.out
+    history = run_falaj(*h, "models", "alias", "history", "credit-risk", "champion", "--json")
+    moves = json.loads(history.out)
+    assert [(m["from_version"], m["to_version"]) for m in moves] == [(None, 1)]
+
+    audit = json.loads(run_falaj(*h, "audit", "list", "--action", "model.approve", "--json").out)
+    outcomes = [(e["principal"], e["outcome"]) for e in audit]
+    assert outcomes == [("bob", "success"), (Principal.local().name, "failure")]
+    assert audit[0]["details"]["attested_by"] == Principal.local().name
+
+
+def test_a_malformed_policy_file_is_refused_naming_the_line(tmp_path: Path) -> None:
+    home, uri = _workspace_with_logged_model(tmp_path)
+    run_falaj("--home", str(home), "models", "register", "credit-risk", uri)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("risk: high\nfairness:\n  demographic_parity_ratio: {min: 0.8}\n")
+    r = run_falaj("--home", str(home), "gate", "policy", "set", "credit-risk", str(policy))
+    assert r.code == 2
+    assert "line 3: fairness.demographic_parity_ratio: 'justification' is missing" in r.err
+    shown = run_falaj("--home", str(home), "gate", "policy", "show", "credit-risk")
+    assert shown.code == 3 and "has no gate policy" in shown.err
+
+
+def test_models_list_show_and_versions(tmp_path: Path) -> None:
+    home, uri = _workspace_with_logged_model(tmp_path)
+    h = ("--home", str(home))
+    for _ in range(2):
+        run_falaj(*h, "models", "register", "credit-risk", uri)
+    alias = run_falaj(
+        *h, "models", "alias", "set", "credit-risk", "challenger", "2", "--reason", "try"
+    )
+    assert alias.code == 0, alias.err
+    listed = json.loads(run_falaj(*h, "models", "list", "--json").out)
+    assert [(m["name"], m["latest_version"], m["aliases"]) for m in listed] == [
+        ("credit-risk", 2, {"challenger": 2})
+    ]
+    shown = json.loads(run_falaj(*h, "models", "show", "credit-risk", "challenger", "--json").out)
+    assert (shown["version"], shown["source"], shown["status"]) == (2, uri, "READY")
+    versions = json.loads(run_falaj(*h, "models", "versions", "credit-risk", "--json").out)
+    assert [v["version"] for v in versions] == [2, 1]
+    missing = run_falaj(*h, "models", "show", "nope")
+    assert missing.code == 3 and "'nope' does not exist" in missing.err
