@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from sqlalchemy import Connection
 
+    from falaj.data.anomalies import AnomalyReport, Thresholds
+    from falaj.data.expectations import Suite
+    from falaj.data.validate import Policy, ValidationResult
+    from falaj.data.validation_runs import ValidationRecord
+
 __all__ = ["DatasetService"]
 
 PROFILE_MEDIA_TYPE = "application/json"
@@ -254,6 +259,60 @@ class DatasetService(Service):
         """Schema, row-count and per-column statistic changes from version ``a`` to ``b``."""
         va, vb = self.get(a), self.get(b)
         return diff_versions(va, vb, self.profile(va.id), self.profile(vb.id))
+
+    # -- validation and anomalies ----------------------------------------------------------
+    def validate(
+        self,
+        data_or_id: pd.DataFrame | str,
+        suite: Suite | str | Path | dict[str, Any],
+        *,
+        policy: Policy = "fail",
+        name: str | None = None,
+    ) -> ValidationResult:
+        """Check data against an expectation suite; see :mod:`falaj.data.validate` for policies.
+
+        ``data_or_id`` is a registered version (``"name@3"``, or ``"name"`` for the latest) or a
+        DataFrame. ``suite`` is a :class:`~falaj.data.expectations.Suite`, a YAML file path, YAML
+        text or a dict. The report is stored and linked to the version. ``name`` files the
+        quarantined rows of a DataFrame under ``f"{name}__quarantine"``.
+        """
+        from falaj.data.validation_runs import run_validation
+
+        return run_validation(self, data_or_id, suite, policy=policy, name=name)
+
+    def validation_status(self, dataset_version_id: str) -> str | None:
+        """Status of the latest validation of the version: passed, warned, failed, or None."""
+        from falaj.data.validation_runs import latest_status
+
+        return latest_status(self, dataset_version_id)
+
+    def validations(self, dataset_version_id: str) -> list[ValidationRecord]:
+        """Every validation run of the version, newest first."""
+        from falaj.data.validation_runs import list_validations
+
+        return list_validations(self, dataset_version_id)
+
+    def detect_anomalies(
+        self,
+        batch: pd.DataFrame | str,
+        reference: str,
+        *,
+        thresholds: Thresholds | None = None,
+        outliers: bool = False,
+    ) -> AnomalyReport:
+        """Compare a batch (a DataFrame or a version id) with a reference version's profile."""
+        from falaj.data.anomalies import detect
+
+        frame = self.load(batch) if isinstance(batch, str) else batch
+        ref = self.get(reference)
+        reference_frame = self.load(ref.id) if outliers else None
+        return detect(
+            self.profile(ref.id),
+            frame,
+            thresholds=thresholds,
+            reference_id=ref.id,
+            reference_frame=reference_frame,
+        )
 
 
 def _as_source(data: Any) -> Source:

@@ -1,0 +1,254 @@
+"""Validation runs: apply a policy to a report, store it, link it to the dataset version.
+
+Policies:
+
+- ``fail``: any failed check stores the report (status ``failed``) and raises
+  :class:`~falaj.data.errors.ValidationFailedError` with the failures in words;
+- ``warn``: failures are stored (status ``warned``) and the caller goes on;
+- ``quarantine``: rows that fail a row-level check are split off into a new version of the
+  dataset ``f"{name}__quarantine"`` with the reasons per row (``_falaj_reason``) and their
+  position in the input (``_falaj_row``); the good rows come back in ``result.valid``. Good plus
+  quarantined rows are exactly the input. A failure of the dataset as a whole (a missing column,
+  the row count, freshness) cannot be fixed by removing rows, so it fails as under ``fail``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from falaj.data.errors import ValidationFailedError
+from falaj.data.expectations import Suite, load_suite
+from falaj.data.tables import dataset_validations
+from falaj.data.validate import ValidationReport, ValidationResult, check_policy, run_suite
+from falaj.data.versions import parse_version_id
+from falaj.errors import InvalidInputError
+from falaj.lineage.graph import Node, record_edge
+from falaj.store.schema import new_id, utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from falaj.data.service import DatasetService
+
+__all__ = [
+    "QUARANTINE_SUFFIX",
+    "REASON_COLUMN",
+    "ROW_COLUMN",
+    "ValidationRecord",
+    "latest_status",
+    "list_validations",
+    "run_validation",
+]
+
+QUARANTINE_SUFFIX = "__quarantine"
+REASON_COLUMN = "_falaj_reason"
+ROW_COLUMN = "_falaj_row"
+REPORT_MEDIA_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class ValidationRecord:
+    """A stored validation run (the full report is the JSON artifact ``report_digest``)."""
+
+    id: str
+    dataset_version_id: str | None
+    suite_name: str
+    suite_digest: str
+    policy: str
+    status: str
+    success: bool
+    row_count: int
+    failed_rows: int
+    checks_total: int
+    checks_failed: int
+    summary: dict[str, Any]
+    report_digest: str
+    quarantine_version_id: str | None
+    created_by: str
+    created_at: dt.datetime
+    region: str
+
+
+def run_validation(
+    service: DatasetService,
+    data_or_id: pd.DataFrame | str,
+    suite: Suite | str | Path | dict[str, Any],
+    *,
+    policy: str = "fail",
+    name: str | None = None,
+    now: dt.datetime | None = None,
+) -> ValidationResult:
+    import pandas as pd
+
+    chosen = check_policy(policy)
+    expectations = load_suite(suite)
+    version_id: str | None = None
+    dataset_name: str | None
+    if isinstance(data_or_id, str):
+        version = service.get(data_or_id)
+        version_id, dataset_name = version.id, version.name
+        frame = service.load(version.id)
+    elif isinstance(data_or_id, pd.DataFrame):
+        frame, dataset_name = data_or_id, name
+        if name is not None:
+            parse_version_id(name)
+    else:
+        raise InvalidInputError(
+            f"data of type {type(data_or_id).__name__} cannot be validated: expected a "
+            "DataFrame or a dataset version id such as 'loans@3'"
+        )
+    report = run_suite(frame, expectations, now=now)
+    valid = quarantined = None
+    quarantine_id = None
+    if report.success:
+        status = "passed"
+    elif chosen == "warn":
+        status = "warned"
+    elif chosen == "quarantine" and not report.dataset_failures:
+        if dataset_name is None:
+            raise InvalidInputError(
+                "policy 'quarantine' needs a dataset to file bad rows under: pass name=... "
+                "with a DataFrame, or validate a registered version id"
+            )
+        valid, quarantined = split_rows(frame, report)
+        status = "warned"
+        q = service.register(
+            f"{dataset_name}{QUARANTINE_SUFFIX}",
+            quarantined,
+            description=f"rows of {version_id or dataset_name} failing suite {report.suite!r}",
+            derived_from=version_id,
+        )
+        quarantine_id = q.id
+    else:
+        status = "failed"
+    validation_id, report_digest = _store(
+        service, report, expectations, chosen, status, version_id, quarantine_id
+    )
+    result = ValidationResult(
+        id=validation_id,
+        dataset_version_id=version_id,
+        policy=chosen,
+        status=status,
+        report=report,
+        report_digest=report_digest,
+        valid=valid,
+        quarantined=quarantined,
+        quarantine_version_id=quarantine_id,
+    )
+    if status == "failed":
+        why = (
+            "it fails dataset-level checks that removing rows cannot fix; "
+            if chosen == "quarantine"
+            else ""
+        )
+        raise ValidationFailedError(
+            f"validation failed ({why}policy {chosen}):\n" + result.summary(), result
+        )
+    return result
+
+
+def split_rows(frame: pd.DataFrame, report: ValidationReport) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(good rows, bad rows with their reasons); together they are every input row."""
+    import numpy as np
+
+    bad_positions = np.fromiter(report.row_reasons.keys(), dtype=np.int64)
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[bad_positions] = True
+    valid = frame.iloc[~mask]  # keeps the input index, to join back
+    bad = frame.iloc[mask].reset_index(drop=True)
+    bad.insert(0, ROW_COLUMN, bad_positions)
+    bad[REASON_COLUMN] = ["; ".join(report.row_reasons[int(p)]) for p in bad_positions]
+    return valid, bad
+
+
+def _store(
+    service: DatasetService,
+    report: ValidationReport,
+    suite: Suite,
+    policy: str,
+    status: str,
+    version_id: str | None,
+    quarantine_id: str | None,
+) -> tuple[str, str]:
+    payload = {
+        **report.as_dict(),
+        "suite_definition": suite.as_dict(),
+        "policy": policy,
+        "status": status,
+        "dataset_version_id": version_id,
+        "quarantine_version_id": quarantine_id,
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    artifact = service.artifacts.put_bytes(blob, media_type=REPORT_MEDIA_TYPE)
+    failed = report.failures
+    summary = {
+        "failed_checks": [
+            {"check": c.check, "failed_rows": c.failed_rows, "examples": c.examples[:3]}
+            for c in failed
+        ]
+    }
+    validation_id = new_id()
+    details = {"status": status, "policy": policy, "suite": report.suite}
+    resource = version_id or f"dataframe:{validation_id}"
+    with service.mutation("dataset.validate", "dataset_version", resource, details=details) as m:
+        m.conn.execute(
+            sa.insert(dataset_validations).values(
+                id=validation_id,
+                dataset_version_id=version_id,
+                suite_name=report.suite[:200],
+                suite_digest=report.suite_digest,
+                policy=policy,
+                status=status,
+                success=report.success,
+                row_count=report.row_count,
+                failed_rows=len(report.row_reasons),
+                checks_total=len(report.checks),
+                checks_failed=len(failed),
+                summary=summary,
+                report_digest=artifact.digest,
+                quarantine_version_id=quarantine_id,
+                created_by=service.principal.name,
+                created_at=utcnow(),
+                region=service.context.region,
+            )
+        )
+        if version_id is not None:
+            record_edge(
+                m.conn,
+                Node("dataset_version", version_id),
+                Node("artifact", artifact.digest),
+                "validated_by",
+                service.principal,
+            )
+        m.details["validation_id"] = validation_id
+    return validation_id, artifact.digest
+
+
+def latest_status(service: DatasetService, dataset_version_id: str) -> str | None:
+    version = service.get(dataset_version_id)
+    query = (
+        sa.select(dataset_validations.c.status)
+        .where(dataset_validations.c.dataset_version_id == version.id)
+        .order_by(dataset_validations.c.created_at.desc(), dataset_validations.c.id)
+        .limit(1)
+    )
+    with service.store.read() as conn:
+        status: str | None = conn.execute(query).scalar_one_or_none()
+    return status
+
+
+def list_validations(service: DatasetService, dataset_version_id: str) -> list[ValidationRecord]:
+    version = service.get(dataset_version_id)
+    query = (
+        sa.select(dataset_validations)
+        .where(dataset_validations.c.dataset_version_id == version.id)
+        .order_by(dataset_validations.c.created_at.desc())
+    )
+    with service.store.read() as conn:
+        return [ValidationRecord(**row._mapping) for row in conn.execute(query)]
