@@ -51,6 +51,11 @@ from falaj.cli import models as _models_cli  # noqa: E402
 
 app.add_typer(_models_cli.app, name="models")
 _gates_cli.register(app)
+from falaj.cli import lineage as _lineage_cli  # noqa: E402
+from falaj.cli import pipeline as _pipeline_cli  # noqa: E402
+
+_pipeline_cli.register(app)
+_lineage_cli.register(app)
 # [cli: capability command groups]
 
 

@@ -1,0 +1,116 @@
+"""``falaj lineage NODE``: what made it (upstream) and what used it (downstream)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.tree import Tree
+
+from falaj.cli.common import console, open_workspace, print_json
+
+if TYPE_CHECKING:
+    from falaj.lineage.graph import Edge, Node
+
+KINDS = (
+    "source",
+    "dataset_version",
+    "artifact",
+    "pipeline_run",
+    "step_run",
+    "run",
+    "model_version",
+    "deployment",
+    "prediction",
+)
+_HEX64 = re.compile(r"^(sha256:)?[0-9a-fA-F]{64}$")
+_VERSIONED = re.compile(r"^(?P<name>[^@/\s]+)(?P<sep>[@/])(?P<version>\d+)$")
+
+
+def parse_node(text: str) -> Node:
+    """``kind:id``, an artifact digest, ``model/3`` (model version) or ``data@2`` (dataset)."""
+    from falaj.errors import InvalidInputError
+    from falaj.lineage.graph import Node
+
+    value = text.strip()
+    if _HEX64.match(value):
+        return Node("artifact", value.split(":")[-1].lower())
+    kind, sep, ident = value.partition(":")
+    if sep and kind in KINDS:
+        return Node(kind, ident)
+    match = _VERSIONED.match(value)
+    if match:
+        kind = "dataset_version" if match["sep"] == "@" else "model_version"
+        return Node(kind, value)
+    raise InvalidInputError(
+        f"lineage node {text!r} is not recognized; expected kind:id (kinds: {', '.join(KINDS)}), "
+        "an artifact digest, a model version 'name/3' or a dataset version 'name@2'"
+    )
+
+
+def _label(node: Node) -> str:
+    ident = node.id[:16] + "…" if node.kind == "artifact" else node.id
+    return f"[bold]{node.kind}[/]:{ident}"
+
+
+def _tree(root: Node, edges: list[Edge], *, upstream: bool, title: str) -> Tree:
+    children: dict[Node, list[tuple[str, Node]]] = defaultdict(list)
+    for e in edges:
+        if upstream:
+            children[e.target].append((e.relation, e.source))
+        else:
+            children[e.source].append((e.relation, e.target))
+    tree = Tree(f"{title} {_label(root)}")
+
+    def grow(branch: Tree, node: Node, seen: frozenset[Node]) -> None:
+        for relation, child in sorted(children.get(node, []), key=lambda c: (c[1].kind, c[1].id)):
+            if child in seen:
+                branch.add(f"[dim]{relation}[/] {_label(child)} [dim](seen above)[/]")
+                continue
+            grow(branch.add(f"[dim]{relation}[/] {_label(child)}"), child, seen | {child})
+
+    grow(tree, root, frozenset({root}))
+    return tree
+
+
+def lineage_cmd(
+    ctx: typer.Context,
+    node: str = typer.Argument(
+        ..., help="kind:id, an artifact digest, model 'name/3' or dataset 'name@2'."
+    ),
+    direction: str = typer.Option("both", help="up | down | both"),
+    depth: int = typer.Option(64, min=1, max=64, help="How many edges to follow."),
+    as_json: bool = typer.Option(False, "--json", help="Export the graph as JSON."),
+) -> None:
+    """Print the lineage graph around a node as a tree (or export it as JSON)."""
+    from falaj.errors import InvalidInputError
+
+    if direction not in ("up", "down", "both"):
+        raise InvalidInputError(f"--direction {direction!r} is invalid; expected up|down|both")
+    target = parse_node(node)
+    with open_workspace(ctx) as ws:
+        up = ws.lineage.upstream(target, max_depth=depth) if direction != "down" else []
+        down = ws.lineage.downstream(target, max_depth=depth) if direction != "up" else []
+    if as_json:
+        payload: dict[str, Any] = {
+            "node": str(target),
+            "upstream": [e.as_dict() for e in up],
+            "downstream": [e.as_dict() for e in down],
+        }
+        nodes = {str(target)} | {str(n) for e in [*up, *down] for n in (e.source, e.target)}
+        payload["nodes"] = sorted(nodes)
+        print_json(payload)
+        return
+    if not up and not down:
+        console.print(f"no lineage recorded for {target}", highlight=False)
+        return
+    if direction != "down":
+        console.print(_tree(target, up, upstream=True, title="made from ↑"))
+    if direction != "up":
+        console.print(_tree(target, down, upstream=False, title="used by ↓"))
+
+
+def register(root: typer.Typer) -> None:
+    root.command("lineage")(lineage_cmd)
