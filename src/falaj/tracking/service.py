@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from falaj.artifacts.digest import normalize_digest
-from falaj.errors import AlreadyExistsError, ConflictError, InvalidInputError
+from falaj.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    InvalidInputError,
+    PermissionDeniedError,
+)
 from falaj.governance.service import Service, ServiceContext
 from falaj.lineage.graph import Node, record_edge
 from falaj.store.dml import insert_ignore
@@ -23,7 +28,7 @@ from falaj.tracking.errors import (
     RunNotActiveError,
     RunNotFoundError,
 )
-from falaj.tracking.rows import upsert_tags, write_items
+from falaj.tracking.rows import RUN, TAG, BatchCounts, end_unwritten_run, write_items
 from falaj.tracking.run import ActiveRun
 from falaj.tracking.tables import experiments, logged_models, run_artifacts, run_inputs, runs
 from falaj.tracking.validation import (
@@ -45,6 +50,15 @@ __all__ = ["TrackingService", "parse_model_uri"]
 
 _MODEL_MEDIA_TYPE = "application/vnd.falaj.model+zip"
 _open_services: weakref.WeakSet[TrackingService] = weakref.WeakSet()
+_END_RUN = (
+    sa.update(runs)
+    .where(runs.c.id == sa.bindparam("rid"), runs.c.status == "RUNNING")
+    .values(
+        status=sa.bindparam("new_status"),
+        end_time=sa.bindparam("ended", type_=runs.c.end_time.type),
+        error=sa.bindparam("err"),
+    )
+)
 
 
 class TrackingService(Service):
@@ -55,6 +69,7 @@ class TrackingService(Service):
         self._artifacts = artifacts
         self.writer = BatchWriter(self._persist, batch_size=context.settings.tracking_batch_size)
         self._active: dict[str, ActiveRun] = {}
+        self._experiments: dict[str, Experiment] = {}
         _open_services.add(self)
 
     # -- experiments ---------------------------------------------------------------------------
@@ -105,64 +120,98 @@ class TrackingService(Service):
         tags: dict[str, str] | None = None,
         parent_run_id: str | None = None,
     ) -> ActiveRun:
-        """Start a run in ``experiment`` (created when missing); use it as a context manager."""
+        """Start a run in ``experiment`` (created when missing); use it as a context manager.
+
+        The run's row and its ``run.create`` audit event are written by the batched writer
+        together with the run's first rows (at the latest when it ends or is flushed); reads
+        through this service flush first, so they always see it.
+        """
         experiment = check_experiment_name(experiment)
         run_id = new_id()
         name = check_run_name(run_name) if run_name is not None else f"run-{run_id[:8]}"
-        tag_rows = [
-            {"run_id": run_id, "key": check_key(k, "tag"), "value": tag_text(k, v)}
-            for k, v in (tags or {}).items()
+        if tags is not None and not isinstance(tags, dict):
+            raise InvalidInputError(f"tags must be a dict of key to value, got {tags!r}")
+        tag_items = [
+            (TAG, run_id, check_key(k, "tag"), tag_text(k, v)) for k, v in (tags or {}).items()
         ]
         details: dict[str, Any] = {"experiment": experiment, "name": name}
         if parent_run_id is not None:
             details["parent_run_id"] = parent_run_id
-        with self.mutation("run.create", "run", run_id, details=details) as m:
-            if parent_run_id is not None:
-                self._require_run(m.conn, parent_run_id, what="parent_run_id")
-            exp = self._insert_experiment(m.conn, experiment, None)
-            m.conn.execute(
-                sa.insert(runs).values(
-                    id=run_id,
-                    experiment_id=exp.id,
-                    name=name,
-                    status="RUNNING",
-                    start_time=utcnow(),
-                    end_time=None,
-                    parent_id=parent_run_id,
-                    created_by=self.principal.name,
-                    error=None,
-                )
-            )
-            if tag_rows:
-                upsert_tags(m.conn, tag_rows)
+        self._authorize("run.create", "run", run_id, details)
+        if parent_run_id is not None:
+            self._check_parent(parent_run_id)
+        exp = self._experiment_for_run(experiment)
+        self.writer.submit((RUN, run_id, exp.id, name, utcnow(), parent_run_id, details))
+        if tag_items:
+            self.writer.submit_many(tag_items)
         active = ActiveRun(self, run_id, exp.id, exp.name, name, parent_run_id)
         self._active[run_id] = active
         return active
 
+    def _authorize(self, action: str, kind: str, resource_id: str, details: dict[str, Any]) -> None:
+        try:
+            self.context.authorizer.check(self.principal, action, f"{kind}:{resource_id}")
+        except PermissionDeniedError as exc:
+            self._record_outside(action, kind, resource_id, "denied", details, exc)
+            raise
+
+    def _experiment_for_run(self, name: str) -> Experiment:
+        cached = self._experiments.get(name)
+        if cached is not None:
+            return cached
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
+        if row is not None:
+            exp = Experiment(**row._mapping)
+        else:
+            with self.mutation("experiment.create", "experiment", name) as m:
+                exp = self._insert_experiment(m.conn, name, None)
+        self._experiments[name] = exp
+        return exp
+
+    def _check_parent(self, parent_run_id: str) -> None:
+        if parent_run_id in self._active:
+            return
+        if not isinstance(parent_run_id, str):
+            raise InvalidInputError(
+                f"parent_run_id {parent_run_id!r} is invalid: expected a run id string"
+            )
+        self.writer.flush()
+        with self.store.read() as conn:
+            self._require_run(conn, parent_run_id, what="parent_run_id")
+
     def _end_run(self, run: ActiveRun, status: str, error: str | None) -> None:
         with self.writer.exclusive() as drain:
             items = drain()
+            original = list(items)
+            ended = utcnow()
             try:
                 with self.mutation("run.end", "run", run.id, details={"status": status}) as m:
+                    # A short run whose row is still queued is inserted already ended.
+                    unwritten = end_unwritten_run(items, run.id, status, ended, error)
                     if items:
-                        m.details.update(write_items(m.conn, items).as_details())
-                    updated = m.conn.execute(
-                        sa.update(runs)
-                        .where(runs.c.id == run.id, runs.c.status == "RUNNING")
-                        .values(status=status, end_time=utcnow(), error=error)
-                    ).rowcount
-                    if not updated:
-                        raise RunNotActiveError(f"run {run.id} is not running any more")
+                        counts = self._write(m.conn, items)
+                        m.details.update(counts.as_details())
+                    if not unwritten:
+                        updated = m.conn.execute(
+                            _END_RUN,
+                            {"rid": run.id, "new_status": status, "ended": ended, "err": error},
+                        ).rowcount
+                        if not updated:
+                            raise RunNotActiveError(f"run {run.id} is not running any more")
             except BaseException:
-                self.writer.requeue(items)
+                self.writer.requeue(original)
                 raise
         self._active.pop(run.id, None)
+
+    def _write(self, conn: sa.Connection, items: list[Item]) -> BatchCounts:
+        return write_items(conn, items, principal=self.principal, region=self.context.region)
 
     def _persist(self, items: list[Item]) -> None:
         run_ids = {item[1] for item in items}
         resource = next(iter(run_ids)) if len(run_ids) == 1 else "batch"
         with self.mutation("run.log", "run", resource) as m:
-            m.details.update(write_items(m.conn, items).as_details())
+            m.details.update(self._write(m.conn, items).as_details())
 
     def flush(self) -> None:
         """Write every queued row (of every run of this workspace) before returning."""
@@ -244,6 +293,7 @@ class TrackingService(Service):
         if not name.strip() or len(name) > 500:
             raise InvalidInputError(f"artifact name {name!r} is invalid: expected 1-500 characters")
         details = {"name": name, "digest": info.digest}
+        self.writer.flush()
         with self.mutation("run.log_artifact", "run", run_id, details=details) as m:
             self._require_running(m.conn, run_id)
             self._insert_artifact_row(m.conn, run_id, name, info)
@@ -302,6 +352,7 @@ class TrackingService(Service):
             trusted=packed.trusted,
         )
         details = {"name": name, "flavor": packed.flavor, "digest": info.digest, "trusted": trusted}
+        self.writer.flush()
         with self.mutation("run.log_model", "run", run_id, details=details) as m:
             self._require_running(m.conn, run_id)
             self._insert_model_row(m.conn, logged)
@@ -347,6 +398,7 @@ class TrackingService(Service):
         if not isinstance(context, str) or not context.strip() or len(context) > 100:
             raise InvalidInputError(f"context {context!r} is invalid: expected 1-100 characters")
         details = {"dataset_version": dataset_version_id, "context": context}
+        self.writer.flush()
         with self.mutation("run.log_dataset", "run", run_id, details=details) as m:
             self._require_run(m.conn, run_id)
             insert_ignore(
