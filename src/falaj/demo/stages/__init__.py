@@ -20,14 +20,16 @@ class Stage:
 
 
 def _stages() -> list[Stage]:
-    from falaj.demo.stages import audit_trail, foundation
+    from falaj.demo.stages import audit_trail, foundation, promotion, registry
 
     return [
         Stage("foundation", "Store the raw data as a verified artifact", foundation.run),
         # [demo stages: data]
         # [demo stages: tracking]
+        Stage("registry", "Register the model; aliases with history", registry.run),
         # [demo stages: pipelines]
         # [demo stages: training]
+        Stage("promotion", "Gates, approval by a second principal, promotion", promotion.run),
         Stage("audit", "The audit trail of everything above", audit_trail.run),
     ]
 

@@ -1,0 +1,119 @@
+"""Stage: promotion gates. A policy with justified thresholds, gates failing for lack of
+approval, self-approval refused, a second principal approves, gates pass, promotion to
+``champion`` with its change record, and "which version was champion at time T?".
+
+Reads ``ctx.results["candidate_version"]`` (the training stage's version, with its evaluation,
+fairness and model card evidence) or falls back to ``ctx.results["registered_version"]``.
+Puts ``ctx.results["champion_version"]`` (int) and ``ctx.results["promotion_id"]`` (str).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from rich.table import Table
+
+from falaj.governance.principal import Principal
+from falaj.registry.errors import SelfApprovalError
+from falaj.store.schema import utcnow
+
+if TYPE_CHECKING:
+    from falaj.demo.runner import DemoContext
+    from falaj.registry.gates import GateReport
+
+MODEL = "credit-risk"
+FAIRNESS = """\
+fairness:
+  demographic_parity_difference:
+    max: 0.25
+    justification: >-
+      Interim limit set by the credit risk committee for the 1,000-applicant German sample,
+      whose small groups make tighter limits statistically unreliable; review at 10k applicants.
+"""
+
+
+def _policy(region: str, kinds: set[str]) -> str:
+    text = (
+        "# credit-risk promotion policy, owned by the credit risk committee\n"
+        "risk: high\n"
+        "metrics:\n"
+        "  roc_auc: {min: 0.60}   # the committee's stated minimum for an automated score\n"
+    )
+    if "fairness" in kinds:
+        text += FAIRNESS
+    reports = [k for k in ("evaluation", "fairness", "model_card") if k in kinds]
+    if reports:
+        text += f"reports: [{', '.join(reports)}]\n"
+    return text + (
+        "champion:\n"
+        "  metrics:\n"
+        "    roc_auc: {max_drop: 0.005}\n"
+        f"residency: {{allowed_regions: [{region}]}}\n"
+        "approvals: {count: 1, role: risk-approver}\n"
+    )
+
+
+def _show(ctx: DemoContext, report: GateReport) -> None:
+    verdict = "[green]PASSED[/]" if report.passed else "[red]FAILED[/]"
+    table = Table(
+        "kind", "condition", "expected", "actual", "result",
+        title=f"gates of {report.name} v{report.version}: {verdict}",
+    )  # fmt: skip
+    for c in report.conditions:
+        actual = f"{c.actual:.4f}" if isinstance(c.actual, float) else str(c.actual)
+        result = "[green]PASS[/]" if c.passed else "[red]FAIL[/]"
+        table.add_row(c.kind, c.name, c.expected, actual, result)
+    ctx.console.print(table)
+    for c in report.conditions:
+        if c.justification:
+            ctx.say(f"justification for {c.name}: {c.justification}")
+
+
+def run(ctx: DemoContext) -> None:
+    ws = ctx.ws
+    version = int(ctx.results.get("candidate_version") or ctx.results["registered_version"])
+    kinds = {e.kind for e in ws.registry.evidence(MODEL, version)}
+    policy = ws.registry.set_policy(MODEL, _policy(ws.settings.region, kinds))
+    ctx.say(f"policy revision {policy.revision} for {MODEL} (risk {policy.risk}):")
+    for line in policy.text.splitlines():
+        ctx.console.print(f"    [dim]{escape(line)}[/]", highlight=False)
+
+    _show(ctx, ws.registry.check_gates(MODEL, version))
+
+    creator = ws.registry.get_version(MODEL, version).created_by
+    me = ws.as_principal(Principal(creator, roles=frozenset({"risk-approver"})))
+    try:
+        me.registry.approve(MODEL, version, comment="I built it and it looks fine")
+    except SelfApprovalError as exc:
+        ctx.say(f"[yellow]refused[/]: {escape(str(exc))}")
+
+    bob = ws.as_principal(Principal("bob", roles=frozenset({"risk-approver"})))
+    reviewed = ", ".join(sorted(kinds)) or "run metrics"
+    approval = bob.registry.approve(MODEL, version, comment=f"Reviewed the evidence: {reviewed}")
+    ctx.say(f"approved by {approval.approver} ({', '.join(approval.roles)}): {approval.comment}")
+
+    report = ws.registry.check_gates(MODEL, version)
+    _show(ctx, report)
+
+    before = utcnow()
+    record = ws.registry.promote(
+        MODEL, version, reason="passes every gate; approved by the risk committee"
+    )
+    ctx.say(
+        f"[green]promoted[/] v{record.version} to champion: change record {record.id[:8]} "
+        f"requested by {record.requester}, approved by "
+        f"{', '.join(a['approver'] for a in record.approvers)}, risk {record.risk}, "
+        f"evidence {', '.join(e['kind'] for e in record.evidence) or 'none'}, "
+        f"at {record.created_at.strftime('%H:%M:%S')} UTC"
+    )
+    event = ws.audit.list(action="model.promote", limit=1)[0]
+    ctx.say(f"audit event #{event.seq} ({event.outcome}) carries the change record")
+    earlier = ws.registry.alias_at(MODEL, "champion", before)
+    ctx.say(
+        f"which version was champion at {before.strftime('%H:%M:%S.%f')[:-3]}? "
+        f"{f'v{earlier}' if earlier else 'none'}; and now? "
+        f"v{ws.registry.alias_at(MODEL, 'champion', utcnow())}"
+    )
+    ctx.results["champion_version"] = record.version
+    ctx.results["promotion_id"] = record.id
