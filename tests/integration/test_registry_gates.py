@@ -105,6 +105,26 @@ def test_validation_gate_fails_for_an_input_dataset_never_validated(ws: Workspac
     assert (cond.name, cond.actual) == (dataset.id, "never validated")
 
 
+def test_validation_gate_follows_the_datasets_validation_status(ws: Workspace) -> None:
+    import pandas as pd
+
+    good = ws.datasets.register("applicants", pd.DataFrame({"income": [1.0, 2.0, 3.0]}))
+    bad = ws.datasets.register("bureau", pd.DataFrame({"score": [-5.0, 2.0]}))
+    ws.datasets.validate(good.id, {"columns": {"income": {"type": "float", "min": 0}}})
+    ws.datasets.validate(bad.id, {"columns": {"score": {"type": "float", "min": 0}}}, policy="warn")
+    version = ws.registry.create_version(
+        MODEL, log_model(ws, dataset_ids=[good.id, bad.id])
+    ).version
+    ws.registry.set_policy(MODEL, "risk: high\nvalidation: {require: passed}\n")
+    report = ws.registry.check_gates(MODEL, version)
+    assert [(c.name, c.actual, c.passed) for c in report.conditions] == [
+        (good.id, "passed", True),
+        (bad.id, "warned", False),
+    ]
+    ws.registry.set_policy(MODEL, "risk: high\nvalidation: {require: passed_or_warned}\n")
+    assert ws.registry.check_gates(MODEL, version).passed
+
+
 def test_report_gate_fails_when_a_required_report_is_missing(ws: Workspace) -> None:
     version = _register(ws, eval_auc=0.8)
     ws.registry.set_policy(MODEL, "risk: medium\nreports: [evaluation, model_card]\n")
