@@ -55,7 +55,7 @@ def _label(node: Node) -> str:
     return f"[bold]{node.kind}[/]:{ident}"
 
 
-def _tree(root: Node, edges: list[Edge], *, upstream: bool, title: str) -> Tree:
+def lineage_tree(root: Node, edges: list[Edge], *, upstream: bool, title: str) -> Tree:
     children: dict[Node, list[tuple[str, Node]]] = defaultdict(list)
     for e in edges:
         if upstream:
@@ -63,15 +63,20 @@ def _tree(root: Node, edges: list[Edge], *, upstream: bool, title: str) -> Tree:
         else:
             children[e.source].append((e.relation, e.target))
     tree = Tree(f"{title} {_label(root)}")
+    expanded: set[Node] = {root}
 
-    def grow(branch: Tree, node: Node, seen: frozenset[Node]) -> None:
+    def grow(branch: Tree, node: Node) -> None:
         for relation, child in sorted(children.get(node, []), key=lambda c: (c[1].kind, c[1].id)):
-            if child in seen:
-                branch.add(f"[dim]{relation}[/] {_label(child)} [dim](seen above)[/]")
+            if child in expanded:
+                if children.get(child):
+                    branch.add(f"[dim]{relation}[/] {_label(child)} [dim](see above)[/]")
+                else:
+                    branch.add(f"[dim]{relation}[/] {_label(child)}")
                 continue
-            grow(branch.add(f"[dim]{relation}[/] {_label(child)}"), child, seen | {child})
+            expanded.add(child)
+            grow(branch.add(f"[dim]{relation}[/] {_label(child)}"), child)
 
-    grow(tree, root, frozenset({root}))
+    grow(tree, root)
     return tree
 
 
@@ -107,9 +112,9 @@ def lineage_cmd(
         console.print(f"no lineage recorded for {target}", highlight=False)
         return
     if direction != "down":
-        console.print(_tree(target, up, upstream=True, title="made from ↑"))
+        console.print(lineage_tree(target, up, upstream=True, title="made from ↑"))
     if direction != "up":
-        console.print(_tree(target, down, upstream=False, title="used by ↓"))
+        console.print(lineage_tree(target, down, upstream=False, title="used by ↓"))
 
 
 def register(root: typer.Typer) -> None:

@@ -126,8 +126,12 @@ def insert_step_run(
     record_edge(conn, Node("pipeline_run", values["pipeline_run_id"]), me, "contains", principal)
     for digest in sorted(set(values["inputs"].values())):
         record_edge(conn, Node("artifact", digest), me, "input", principal)
-    for o in outputs:
-        record_edge(conn, me, Node("artifact", o.digest), "output", principal)
+    if values.get("cached_from"):
+        # The outputs were made by the original step run; this one reused them.
+        record_edge(conn, Node("step_run", values["cached_from"]), me, "cached_as", principal)
+    else:
+        for o in outputs:
+            record_edge(conn, me, Node("artifact", o.digest), "output", principal)
     for direction, kind, node_id in links:
         if direction == "in":
             record_edge(conn, Node(kind, node_id), me, "used", principal)

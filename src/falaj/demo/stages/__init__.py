@@ -21,12 +21,18 @@ class Stage:
 
 def _stages() -> list[Stage]:
     from falaj.demo.stages import audit_trail, foundation, promotion, registry
+    from falaj.demo.stages import pipelines as _pipelines_stage
 
     return [
         Stage("foundation", "Store the raw data as a verified artifact", foundation.run),
         # [demo stages: data]
         # [demo stages: tracking]
         Stage("registry", "Register the model; aliases with history", registry.run),
+        Stage(
+            "pipelines",
+            "The lifecycle as a pipeline: cached re-run and lineage",
+            _pipelines_stage.run,
+        ),
         # [demo stages: pipelines]
         # [demo stages: training]
         Stage("promotion", "Gates, approval by a second principal, promotion", promotion.run),
