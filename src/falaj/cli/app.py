@@ -56,6 +56,9 @@ from falaj.cli import pipeline as _pipeline_cli  # noqa: E402
 
 _pipeline_cli.register(app)
 _lineage_cli.register(app)
+from falaj.cli import data as _data_cli  # noqa: E402
+
+app.add_typer(_data_cli.app, name="data")
 # [cli: capability command groups]
 
 

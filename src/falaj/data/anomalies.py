@@ -276,8 +276,10 @@ def _numeric(
                 name, "distribution_shift", "alert" if score >= t.psi_alert else "warning",
                 f"{name}: distribution shifted (PSI {score:.2f} >= {t.psi_warning}, KS {ks:.2f}): "
                 f"median {ref_median:g} -> {median:g}, mean {ref.mean or 0:g} -> "
-                f"{float(np.mean(values)):g}; check for a unit, scale or business-logic change "
-                "upstream before training on it",
+                f"{float(np.mean(values)):g}"
+                + (f", {share:.1%} of values outside the reference range" if share else "")
+                + "; check for a unit, scale or business-logic change upstream before training "
+                "on it",
                 score, t.psi_warning,
             )
         )  # fmt: skip
@@ -308,28 +310,34 @@ def _categorical(
             findings.append(
                 Finding(
                     name, "unseen_categories", "alert" if share > 0.05 else "warning",
-                    f"{name}: {len(unseen)} categories never seen in the reference cover "
+                    f"{name}: {len(unseen)} {'category' if len(unseen) == 1 else 'categories'} "
+                    f"never seen in the reference {'covers' if len(unseen) == 1 else 'cover'} "
                     f"{share:.1%} of rows: {listed}; map them or extend the allowed values",
                     share, t.unseen_share,
                 )
             )  # fmt: skip
     if total < t.min_values:
         return findings
+    # Unseen values are reported above; the mix is compared over the reference's categories
+    # (plus "other" when the reference list was truncated).
     ref_total = sum(c for _, c in ref.top)
-    ref_other = max(ref.count - ref.null_count - ref_total, 0)
     categories = [_key(v) for v, _ in ref.top]
-    expected = np.array([c for _, c in ref.top] + [ref_other], dtype=float)
-    actual = np.array(
-        [batch.get(c, 0) for c in categories] + [total - sum(batch.get(c, 0) for c in categories)],
-        dtype=float,
-    )
+    seen_total = sum(batch.get(c, 0) for c in categories)
+    expected_counts = [c for _, c in ref.top]
+    actual_counts = [batch.get(c, 0) for c in categories]
+    if not ref.top_complete:
+        expected_counts.append(max(ref.count - ref.null_count - ref_total, 0))
+        actual_counts.append(total - seen_total)
+    expected = np.array(expected_counts, dtype=float)
+    actual = np.array(actual_counts, dtype=float)
     score = psi(expected, actual)
     m["psi"] = score
     if score >= t.psi_warning:
-        ref_freq = {_key(v): c / max(ref.count - ref.null_count, 1) for v, c in ref.top}
-        moved = sorted(categories, key=lambda c: -abs(batch.get(c, 0) / total - ref_freq[c]))[:3]
+        ref_freq = {_key(v): c / max(ref_total, 1) for v, c in ref.top}
+        base = max(seen_total if ref.top_complete else total, 1)
+        moved = sorted(categories, key=lambda c: -abs(batch.get(c, 0) / base - ref_freq[c]))[:3]
         changes = ", ".join(
-            f"{c!r} {ref_freq[c]:.0%} -> {batch.get(c, 0) / total:.0%}" for c in moved
+            f"{c!r} {ref_freq[c]:.0%} -> {batch.get(c, 0) / base:.0%}" for c in moved
         )
         findings.append(
             Finding(
@@ -365,7 +373,8 @@ def _outliers(
     sample = ref.fillna(medians)
     if len(sample) > 20_000:
         sample = sample.sample(20_000, random_state=0)
-    forest = IsolationForest(n_estimators=100, random_state=0).fit(sample.to_numpy())
+    forest = IsolationForest(n_estimators=100, contamination=0.05, random_state=0)
+    forest.fit(sample.to_numpy())
     ref_share = float(np.mean(forest.predict(sample.to_numpy()) == -1))
     scores = -forest.score_samples(now.fillna(medians).to_numpy())
     flagged = forest.predict(now.fillna(medians).to_numpy()) == -1

@@ -20,11 +20,12 @@ class Stage:
 
 
 def _stages() -> list[Stage]:
-    from falaj.demo.stages import audit_trail, foundation, promotion, registry
+    from falaj.demo.stages import audit_trail, data, foundation, promotion, registry
     from falaj.demo.stages import pipelines as _pipelines_stage
 
     return [
         Stage("foundation", "Store the raw data as a verified artifact", foundation.run),
+        Stage("data", "Ingest, profile, validate; quarantine a corrupted batch", data.run),
         # [demo stages: data]
         # [demo stages: tracking]
         Stage("registry", "Register the model; aliases with history", registry.run),

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from tests.e2e.conftest import run_falaj
+
+
+def _csv(path: Path, rows: int, shift: int = 0) -> Path:
+    lines = ["id,amount,purpose"] + [
+        f"{i},{100 + i * 3 + shift},{['car', 'home'][i % 2]}" for i in range(rows)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_register_list_show_profile_diff_and_validate(tmp_path: Path) -> None:
+    home = str(tmp_path / "ws")
+    assert run_falaj("init", home).code == 0
+    first = _csv(tmp_path / "loans.csv", 200)
+    r = run_falaj(
+        "--home", home, "data", "register", "loans", str(first), "--classify", "id=identifier"
+    )
+    assert r.code == 0, r.err
+    assert "registered loans@1: 200 rows, 3 columns" in r.out
+    again = run_falaj("--home", home, "data", "register", "loans", str(first), "--json")
+    assert json.loads(again.out)["id"] == "loans@1"
+    second = _csv(tmp_path / "loans2.csv", 260, shift=500)
+    assert run_falaj("--home", home, "data", "register", "loans", str(second)).code == 0
+
+    listed = json.loads(run_falaj("--home", home, "data", "versions", "loans", "--json").out)
+    assert [v["id"] for v in listed] == ["loans@1", "loans@2"]
+    shown = json.loads(run_falaj("--home", home, "data", "show", "loans@1", "--json").out)
+    assert shown["classifications"] == {"id": ["identifier"]}
+    assert shown["source"]["kind"] == "csv" and shown["validation"] is None
+    profile = json.loads(run_falaj("--home", home, "data", "profile", "loans", "--json").out)
+    amount = next(c for c in profile["columns"] if c["name"] == "amount")
+    assert amount["min"] == 600.0 and amount["max"] == 600.0 + 259 * 3
+
+    diff = json.loads(run_falaj("--home", home, "data", "diff", "loans@1", "loans@2", "--json").out)
+    assert diff["row_count_change"] == 60
+    assert {"column": "amount", "stat": "min", "before": 100.0, "after": 600.0} in diff[
+        "stat_changes"
+    ]
+
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("suite: loans\ncolumns:\n  amount: {type: int, min: 0, max: 1000}\n")
+    ok = run_falaj("--home", home, "data", "validate", "loans@1", "-e", str(suite))
+    assert ok.code == 0, ok.err
+    assert "passed" in ok.out
+    bad = run_falaj("--home", home, "data", "validate", "loans@2", "-e", str(suite))
+    assert bad.code == 2
+    assert "amount.max (amount <= 1000)" in bad.err and "Traceback" not in bad.err
+    warned = run_falaj(
+        "--home", home, "data", "validate", "loans@2", "-e", str(suite), "--policy", "quarantine"
+    )
+    assert warned.code == 0, warned.err
+    assert "quarantined 126 rows into loans__quarantine@1" in warned.out
+    listed = json.loads(run_falaj("--home", home, "data", "versions", "--json").out)
+    assert {v["id"]: v["validation"] for v in listed} == {
+        "loans@2": "warned",
+        "loans__quarantine@1": None,
+    }
+
+    anomalies = run_falaj("--home", home, "data", "anomalies", "loans@2", "-r", "loans@1", "--json")
+    report = json.loads(anomalies.out)
+    assert "amount" in {f["column"] for f in report["findings"]}
+
+
+def test_malformed_expectation_file_is_one_line_naming_the_line(tmp_path: Path) -> None:
+    home = str(tmp_path / "ws")
+    run_falaj("init", home)
+    run_falaj("--home", home, "data", "register", "loans", str(_csv(tmp_path / "l.csv", 5)))
+    suite = tmp_path / "bad.yaml"
+    suite.write_text("suite: loans\ncolumns:\n  amount:\n    min: lots\n    type: int\n")
+    r = run_falaj("--home", home, "data", "validate", "loans", "-e", str(suite))
+    assert r.code == 2
+    assert f"{suite}, line 4: columns.amount.min: expected a number, got 'lots'" in r.err
+
+
+def test_register_from_a_sql_query(tmp_path: Path) -> None:
+    home = str(tmp_path / "ws")
+    run_falaj("init", home)
+    db = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE t AS SELECT range AS n FROM range(10)")
+    con.close()
+    r = run_falaj(
+        "--home", home, "data", "register", "nums", "--sql", "SELECT n FROM t", "--url",
+        f"duckdb:///{db}",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert "registered nums@1: 10 rows, 1 columns" in r.out
+
+
+def test_register_needs_exactly_one_source(tmp_path: Path) -> None:
+    home = str(tmp_path / "ws")
+    run_falaj("init", home)
+    r = run_falaj("--home", home, "data", "register", "x")
+    assert r.code == 2 and "either a SOURCE" in r.err
