@@ -82,16 +82,20 @@ def approve(
             comment=comment,
             created_at=utcnow(),
         )
-        m.conn.execute(
-            sa.insert(model_approvals).values(
-                id=approval.id,
-                name=name,
-                version=mv.version,
-                approver=approval.approver,
-                roles=list(approval.roles),
-                comment=comment,
-                created_at=approval.created_at,
-            )
+        insert = sa.insert(model_approvals).values(
+            id=approval.id,
+            name=name,
+            version=mv.version,
+            approver=approval.approver,
+            roles=list(approval.roles),
+            comment=comment,
+            created_at=approval.created_at,
         )
+        try:
+            m.conn.execute(insert)
+        except sa.exc.IntegrityError as exc:  # a concurrent approval by the same principal
+            raise AlreadyExistsError(
+                f"{principal.name} has already approved model {name!r} version {mv.version}"
+            ) from exc
         m.details["approval_id"] = approval.id
         return approval

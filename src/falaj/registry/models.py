@@ -19,6 +19,10 @@ __all__ = [
     "VersionStatus",
     "check_alias",
     "check_model_name",
+    "check_reason",
+    "check_tags",
+    "check_text",
+    "check_version_number",
     "parse_version_ref",
 ]
 
@@ -28,6 +32,7 @@ _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 #: Aliases that would be ambiguous in ``get_version(name, "latest")``.
 RESERVED_ALIASES = frozenset({"latest"})
+MAX_TAG_KEY = 250
 
 
 def check_model_name(name: object) -> str:
@@ -48,6 +53,41 @@ def check_alias(alias: object) -> str:
     if alias in RESERVED_ALIASES:
         raise InvalidInputError(f"alias {alias!r} is reserved: choose another name")
     return alias
+
+
+def check_version_number(version: object) -> int:
+    if isinstance(version, bool) or not isinstance(version, int | str):
+        raise InvalidInputError(f"version {version!r} is invalid: expected a positive integer")
+    text = str(version).strip()
+    if not text.isdigit() or int(text) <= 0:
+        raise InvalidInputError(f"version {version!r} is invalid: expected a positive integer")
+    return int(text)
+
+
+def check_tags(tags: object) -> dict[str, str]:
+    if not isinstance(tags, dict):
+        raise InvalidInputError(f"tags {tags!r} are invalid: expected a dict of str to str")
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY:
+            raise InvalidInputError(
+                f"tag key {key!r} is invalid: expected a non-empty string of at most "
+                f"{MAX_TAG_KEY} characters"
+            )
+        if not isinstance(value, str):
+            raise InvalidInputError(f"tag {key!r} value {value!r} is invalid: expected a string")
+    return dict(tags)
+
+
+def check_text(field: str, value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInputError(f"{field} {value!r} is invalid: expected a string or None")
+
+
+def check_reason(reason: object) -> None:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInputError(
+            f"reason {reason!r} is invalid: expected a non-empty explanation of the change"
+        )
 
 
 def parse_version_ref(ref: object) -> int | str:

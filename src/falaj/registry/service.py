@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from falaj.errors import InvalidInputError
+from falaj.errors import ConflictError, InvalidInputError
 from falaj.governance.service import Service, ServiceContext
 from falaj.lineage.graph import Node, record_edge
 from falaj.registry import queries as q
@@ -29,6 +29,10 @@ from falaj.registry.models import (
     RegisteredModel,
     check_alias,
     check_model_name,
+    check_reason,
+    check_tags,
+    check_text,
+    check_version_number,
 )
 from falaj.registry.tables import (
     model_evidence,
@@ -44,8 +48,6 @@ if TYPE_CHECKING:
     from falaj.registry.policy import Policy
 
 __all__ = ["RegistryService"]
-
-_MAX_TAG_KEY = 250
 
 
 class RegistryService(Service):
@@ -73,8 +75,8 @@ class RegistryService(Service):
         check_model_name(name)
         logged = self._resolve_logged_model(model)
         self._links.artifacts.info(logged.artifact_digest)  # the bytes must be in this store
-        clean_tags = _check_tags(tags or {})
-        _check_text("description", description)
+        clean_tags = check_tags(tags or {})
+        check_text("description", description)
         source_uri = f"runs:/{logged.run_id}/{logged.name}"
         details: dict[str, Any] = {"run_id": logged.run_id, "source": source_uri}
         with self.mutation("model.version.create", "model_version", name, details=details) as m:
@@ -98,22 +100,26 @@ class RegistryService(Service):
                 .where(registered_models.c.name == name)
                 .values(latest_version=version, updated_at=now)
             )
-            m.conn.execute(
-                sa.insert(model_versions).values(
-                    id=new_id(),
-                    name=name,
-                    version=version,
-                    run_id=logged.run_id,
-                    source_uri=source_uri,
-                    artifact_digest=logged.artifact_digest,
-                    flavor=logged.flavor,
-                    status="READY",
-                    description=description,
-                    created_by=self.principal.name,
-                    created_at=now,
-                    updated_at=now,
-                )
+            insert_version = sa.insert(model_versions).values(
+                id=new_id(),
+                name=name,
+                version=version,
+                run_id=logged.run_id,
+                source_uri=source_uri,
+                artifact_digest=logged.artifact_digest,
+                flavor=logged.flavor,
+                status="READY",
+                description=description,
+                created_by=self.principal.name,
+                created_at=now,
+                updated_at=now,
             )
+            try:
+                m.conn.execute(insert_version)
+            except sa.exc.IntegrityError as exc:  # the unique (name, version) backstop
+                raise ConflictError(
+                    f"model {name!r} version {version} was registered concurrently; retry"
+                ) from exc
             for key, value in clean_tags.items():
                 m.conn.execute(
                     sa.insert(model_version_tags).values(
@@ -197,7 +203,7 @@ class RegistryService(Service):
     # -- descriptions, tags, status ------------------------------------------------------------
     def set_model_description(self, name: str, description: str | None) -> RegisteredModel:
         check_model_name(name)
-        _check_text("description", description)
+        check_text("description", description)
         with self.mutation("model.update", "model", name) as m:
             q.get_model_row(m.conn, name, lock=True)
             m.conn.execute(
@@ -210,13 +216,13 @@ class RegistryService(Service):
     def set_version_description(
         self, name: str, version: int, description: str | None
     ) -> ModelVersion:
-        _check_text("description", description)
+        check_text("description", description)
         return self._update_version(name, version, "model.version.update", description=description)
 
     def set_version_tag(self, name: str, version: int, key: str, value: str) -> ModelVersion:
-        clean = _check_tags({key: value})
+        clean = check_tags({key: value})
         with self.mutation("model.version.tag.set", "model_version", f"{name}/{version}") as m:
-            mv = q.resolve_version(m.conn, check_model_name(name), _version_number(version))
+            mv = q.resolve_version(m.conn, check_model_name(name), check_version_number(version))
             where = _tag_where(name, mv.version, key)
             m.conn.execute(sa.delete(model_version_tags).where(where))
             m.conn.execute(
@@ -234,7 +240,7 @@ class RegistryService(Service):
 
     def delete_version_tag(self, name: str, version: int, key: str) -> ModelVersion:
         with self.mutation("model.version.tag.delete", "model_version", f"{name}/{version}") as m:
-            mv = q.resolve_version(m.conn, check_model_name(name), _version_number(version))
+            mv = q.resolve_version(m.conn, check_model_name(name), check_version_number(version))
             if key not in mv.tags:
                 raise InvalidInputError(
                     f"tag {key!r} is not set on model {name!r} version {mv.version} "
@@ -273,8 +279,8 @@ class RegistryService(Service):
         **values: Any,
     ) -> ModelVersion:
         check_model_name(name)
-        number = _version_number(version)
-        _check_text("reason", reason)
+        number = check_version_number(version)
+        check_text("reason", reason)
         with self.mutation(action, "model_version", f"{name}/{number}") as m:
             mv = q.resolve_version(m.conn, name, number)
             if status is not None:
@@ -303,8 +309,8 @@ class RegistryService(Service):
         """Point ``alias`` at ``version``; the move (who, when, why, from, to) is kept forever."""
         check_model_name(name)
         check_alias(alias)
-        number = _version_number(version)
-        _check_reason(reason)
+        number = check_version_number(version)
+        check_reason(reason)
         details = {"alias": alias, "to_version": number, "reason": reason}
         with self.mutation("model.alias.set", "model", name, details=details) as m:
             q.get_model_row(m.conn, name, lock=True)
@@ -324,7 +330,7 @@ class RegistryService(Service):
     def delete_alias(self, name: str, alias: str, *, reason: str) -> None:
         check_model_name(name)
         check_alias(alias)
-        _check_reason(reason)
+        check_reason(reason)
         details = {"alias": alias, "reason": reason}
         with self.mutation("model.alias.delete", "model", name, details=details) as m:
             q.get_model_row(m.conn, name, lock=True)
@@ -371,7 +377,7 @@ class RegistryService(Service):
     ) -> Evidence:
         """Attach a report (evaluation, fairness, explanation, model card...) to a version."""
         check_model_name(name)
-        number = _version_number(version)
+        number = check_version_number(version)
         check_evidence(kind, summary)
         if artifact_digest is not None:
             artifact_digest = self._links.artifacts.info(artifact_digest).digest
@@ -410,7 +416,7 @@ class RegistryService(Service):
 
     def evidence(self, name: str, version: int, *, kind: str | None = None) -> list[Evidence]:
         check_model_name(name)
-        number = _version_number(version)
+        number = check_version_number(version)
         with self.store.read() as conn:
             q.resolve_version(conn, name, number)
             items = q.evidence_of(conn, name, number)
@@ -428,7 +434,9 @@ class RegistryService(Service):
         from falaj.registry.promotion import current_policy
 
         with self.store.read() as conn:
-            return current_policy(conn, check_model_name(name), required=True)  # type: ignore[return-value]
+            policy = current_policy(conn, check_model_name(name), required=True)
+        assert policy is not None  # required=True raises instead of returning None
+        return policy
 
     def check_gates(self, name: str, version: int | str) -> GateReport:
         """Evaluate every condition of the policy for a version; nothing is changed."""
@@ -450,8 +458,8 @@ class RegistryService(Service):
 
     def approvals(self, name: str, version: int) -> list[Approval]:
         with self.store.read() as conn:
-            q.resolve_version(conn, check_model_name(name), _version_number(version))
-            return q.approvals_of(conn, name, _version_number(version))
+            q.resolve_version(conn, check_model_name(name), check_version_number(version))
+            return q.approvals_of(conn, name, check_version_number(version))
 
     def promote(
         self, name: str, version: int, *, alias: str = "champion", reason: str
@@ -466,41 +474,6 @@ class RegistryService(Service):
 
         with self.store.read() as conn:
             return list_promotions(conn, check_model_name(name))
-
-
-def _version_number(version: object) -> int:
-    if isinstance(version, bool) or not isinstance(version, int | str):
-        raise InvalidInputError(f"version {version!r} is invalid: expected a positive integer")
-    text = str(version).strip()
-    if not text.isdigit() or int(text) <= 0:
-        raise InvalidInputError(f"version {version!r} is invalid: expected a positive integer")
-    return int(text)
-
-
-def _check_tags(tags: object) -> dict[str, str]:
-    if not isinstance(tags, dict):
-        raise InvalidInputError(f"tags {tags!r} are invalid: expected a dict of str to str")
-    for key, value in tags.items():
-        if not isinstance(key, str) or not key or len(key) > _MAX_TAG_KEY:
-            raise InvalidInputError(
-                f"tag key {key!r} is invalid: expected a non-empty string of at most "
-                f"{_MAX_TAG_KEY} characters"
-            )
-        if not isinstance(value, str):
-            raise InvalidInputError(f"tag {key!r} value {value!r} is invalid: expected a string")
-    return dict(tags)
-
-
-def _check_text(field: str, value: object) -> None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidInputError(f"{field} {value!r} is invalid: expected a string or None")
-
-
-def _check_reason(reason: object) -> None:
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInputError(
-            f"reason {reason!r} is invalid: expected a non-empty explanation of the change"
-        )
 
 
 def _tag_where(name: str, version: int, key: str) -> sa.ColumnElement[bool]:
