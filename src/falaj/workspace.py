@@ -296,6 +296,21 @@ class Workspace:
         return PipelineService(self.context(), self.artifacts, workspace=self, opener=opener)
 
     # [capability services: pipelines]
+    from typing import TYPE_CHECKING as _TRAINING_TYPES
+
+    if _TRAINING_TYPES:  # imported on first use, not with the workspace
+        from falaj.training.service import TrainingService
+
+    @cached_property
+    def training(self) -> TrainingService:
+        """HPO, evaluation, fairness audits, explanations, model cards (``falaj.training``)."""
+        from functools import partial
+
+        from falaj.training.service import TrainingService
+
+        opener = partial(Workspace.open, settings=self._settings, principal=self._principal)
+        return TrainingService(self.context(), self, opener)
+
     # [capability services: training]
 
     # -- lifecycle -----------------------------------------------------------------------------

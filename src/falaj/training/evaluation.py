@@ -112,7 +112,7 @@ class EvaluationResult:
             "task": self.task,
             "n_samples": self.n_samples,
             "confidence": self.confidence,
-            "metrics": {k: _finite(v) for k, v in self.metrics.items()},
+            "metrics": {k: float(v) for k, v in self.metrics.items() if math.isfinite(v)},
             "intervals": {k: [_finite(lo), _finite(hi)] for k, (lo, hi) in self.intervals.items()},
         }
 

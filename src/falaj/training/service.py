@@ -1,0 +1,380 @@
+"""``ws.training``: search, evaluate, audit, explain and document model versions.
+
+Each call that judges a registered model version loads it from the registry, computes the
+result, stores the HTML report and its JSON twin as artifacts, attaches the summary to the
+version as evidence (``ws.registry.attach_evidence``; gates read it) and records a
+``training.<kind>`` audit event naming the model version, its artifact digest and the report
+digests. Reports are tied to the version's artifact digest (``model_digest`` in every summary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from falaj.governance.service import Service, ServiceContext
+from falaj.lineage.graph import Node
+from falaj.training.errors import EvaluationInputError
+from falaj.training.ports import WorkspaceLike, WorkspaceOpener
+
+__all__ = ["ReportOutcome", "TrainingService"]
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What one evaluate / audit / explain / card call produced and stored."""
+
+    kind: str
+    result: Any
+    html: str
+    data: dict[str, Any]
+    html_digest: str
+    json_digest: str
+    evidence: Any
+
+    def write(self, folder: str | Path, stem: str) -> Path:
+        """Write the HTML report (and JSON beside it) into ``folder``; returns the HTML path."""
+        import json
+
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        html_path = out / f"{stem}.html"
+        html_path.write_text(self.html, encoding="utf-8")
+        (out / f"{stem}.json").write_text(
+            json.dumps(self.data, indent=2, sort_keys=True, default=str), encoding="utf-8"
+        )
+        return html_path
+
+
+class TrainingService(Service):
+    """Hyperparameter search and the evidence a model version earns its way to production with."""
+
+    def __init__(
+        self,
+        context: ServiceContext,
+        workspace: WorkspaceLike,
+        opener: WorkspaceOpener | None = None,
+    ) -> None:
+        super().__init__(context)
+        self._ws = workspace
+        self._opener = opener
+
+    # -- search --------------------------------------------------------------------------------
+    def search(
+        self,
+        spec: Any,
+        X: pd.DataFrame,
+        y: Any,
+        *,
+        experiment: str = "hpo",
+        study_name: str | None = None,
+        preprocessor: Any = None,
+        dataset_version_id: str | None = None,
+        progress: Callable[[int, float | None], None] | None = None,
+    ) -> Any:
+        """Run a hyperparameter search (``spec``: a SearchSpec, a mapping or a YAML path)."""
+        from falaj.training.hpo import run_search
+        from falaj.training.spec import SearchSpec
+
+        if isinstance(spec, str | Path):
+            spec, _ = SearchSpec.from_yaml(spec)
+        elif isinstance(spec, Mapping):
+            spec = SearchSpec.from_dict(spec)
+        return run_search(
+            self._ws,
+            spec,
+            X,
+            y,
+            experiment=experiment,
+            study_name=study_name,
+            preprocessor=preprocessor,
+            opener=self._opener,
+            dataset_version_id=dataset_version_id,
+            progress=progress,
+        )
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def evaluate(
+        self,
+        name: str,
+        version: int,
+        X_test: pd.DataFrame,
+        y_test: Any,
+        *,
+        task: str = "classification",
+        threshold: float = 0.5,
+        positive_label: Any = None,
+        slices: Sequence[str] | pd.DataFrame | None = None,
+        n_bootstrap: int = 1000,
+        confidence: float = 0.95,
+        seed: int = 0,
+    ) -> ReportOutcome:
+        """Held-out metrics with intervals (and per slice) of a model version, as evidence."""
+        from falaj.training.evaluation import evaluate_classification, evaluate_regression
+        from falaj.training.reports.render import evaluation_report
+
+        mv, model = self._load(name, version)
+        frame = _slice_frame(slices, X_test)
+        if task == "classification":
+            proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
+            classes = list(getattr(model.raw, "classes_", [0, 1]))
+            positive = positive_label if positive_label is not None else classes[-1]
+            if positive not in classes:
+                raise EvaluationInputError(
+                    f"positive_label {positive!r} is not a class of {name} v{version}: {classes}"
+                )
+            scores = proba[:, classes.index(positive)] if proba.ndim == 2 else proba
+            result = evaluate_classification(
+                y_test,
+                scores,
+                threshold=threshold,
+                positive_label=positive,
+                n_bootstrap=n_bootstrap,
+                confidence=confidence,
+                seed=seed,
+                slices=frame,
+            )
+        elif task == "regression":
+            result = evaluate_regression(
+                y_test,
+                model.predict(X_test),
+                n_bootstrap=n_bootstrap,
+                confidence=confidence,
+                seed=seed,
+                slices=frame,
+            )
+        else:
+            raise EvaluationInputError(
+                f"task {task!r} is unknown: expected classification or regression"
+            )
+        report = evaluation_report(result, subject=_subject(mv))
+        return self._store(
+            "evaluation", mv, result, report.html, report.data, result.evidence_summary()
+        )
+
+    # -- fairness ------------------------------------------------------------------------------
+    def audit_fairness(
+        self,
+        name: str,
+        version: int,
+        X_test: pd.DataFrame,
+        y_test: Any,
+        *,
+        sensitive_features: Sequence[str] | pd.DataFrame | Mapping[str, Sequence[Any]],
+        policy: Any = None,
+        min_group_size: int | None = None,
+        intersections: bool = False,
+        threshold: float = 0.5,
+        positive_label: Any = 1,
+        n_bootstrap: int = 500,
+        confidence: float = 0.95,
+        seed: int = 0,
+    ) -> ReportOutcome:
+        """Fairness audit of a model version's decisions (score >= ``threshold``), as evidence.
+
+        ``sensitive_features``: column names of ``X_test``, or a frame/mapping of derived ones
+        (e.g. an age group). ``policy``: a FairnessPolicy or its mapping form; without one the
+        report has no verdict.
+        """
+        from falaj.training.fairness import FairnessPolicy, audit_fairness
+        from falaj.training.reports.render import fairness_report
+
+        mv, model = self._load(name, version)
+        if isinstance(policy, Mapping):
+            policy = FairnessPolicy.from_dict(policy)
+        if isinstance(sensitive_features, pd.DataFrame | Mapping):
+            sf = pd.DataFrame(sensitive_features).reset_index(drop=True)
+        else:
+            sf = _columns(X_test, list(sensitive_features), "sensitive_features")
+        proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
+        classes = list(getattr(model.raw, "classes_", [0, 1]))
+        if positive_label not in classes:
+            raise EvaluationInputError(
+                f"positive_label {positive_label!r} is not a class of {name} v{version}: {classes}"
+            )
+        score = proba[:, classes.index(positive_label)] if proba.ndim == 2 else proba
+        negative = next((c for c in classes if c != positive_label), 0)
+        decisions = np.where(score >= threshold, positive_label, negative)
+        result = audit_fairness(
+            y_test,
+            decisions,
+            sf,
+            policy=policy,
+            min_group_size=min_group_size,
+            intersections=intersections,
+            positive_label=positive_label,
+            n_bootstrap=n_bootstrap,
+            confidence=confidence,
+            seed=seed,
+        )
+        report = fairness_report(result, subject={**_subject(mv), "threshold": threshold})
+        return self._store(
+            "fairness", mv, result, report.html, report.data, result.evidence_summary()
+        )
+
+    # -- explanations --------------------------------------------------------------------------
+    def explain(
+        self,
+        name: str,
+        version: int,
+        X: pd.DataFrame,
+        *,
+        background: pd.DataFrame | None = None,
+        max_rows: int = 500,
+        sample_budget: int = 200,
+        top_k: int = 5,
+        seed: int = 0,
+    ) -> ReportOutcome:
+        """SHAP explanation of a model version over ``X`` (importance, effects), as evidence."""
+        from falaj.training.explain import explain
+        from falaj.training.reports.render import explanation_report
+
+        mv, model = self._load(name, version)
+        explanation, _ = explain(
+            model.raw,
+            X,
+            background=background,
+            max_rows=max_rows,
+            sample_budget=sample_budget,
+            seed=seed,
+        )
+        report = explanation_report(explanation, subject=_subject(mv))
+        return self._store(
+            "explanation",
+            mv,
+            explanation,
+            report.html,
+            report.data,
+            explanation.evidence_summary(top_k),
+        )
+
+    def explainer(self, name: str, version: int | str, background: pd.DataFrame) -> Any:
+        """The per-prediction explainer of a version (``explain_one(row) -> dict``) for serving."""
+        from falaj.training.explain import build_explainer
+
+        _, model = self._load(name, version)
+        return build_explainer(model.raw, background)
+
+    # -- model cards ---------------------------------------------------------------------------
+    def model_card(
+        self,
+        name: str,
+        version: int,
+        *,
+        intended_use: str | None = None,
+        out_of_scope: Sequence[str] = (),
+        limitations: Sequence[str] = (),
+    ) -> ReportOutcome:
+        """The model card of a version from its evidence, lineage, run and approvals."""
+        from falaj.training.model_card import build_model_card
+
+        registry = self._ws.registry
+        mv = registry.get_version(name, version)
+        evidence = registry.evidence(name, mv.version)
+        lineage = self._ws.lineage.upstream(Node("model_version", f"{name}/{mv.version}"))
+        approvals = registry.approvals(name, mv.version)
+        run = self._ws.tracking.get_run(mv.run_id) if mv.run_id else None
+        card = build_model_card(
+            mv,
+            evidence=evidence,
+            lineage=lineage,
+            approvals=approvals,
+            run=run,
+            intended_use=intended_use,
+            out_of_scope=out_of_scope,
+            limitations=limitations,
+            datasets=self._dataset_facts(lineage),
+        )
+        markdown = self._ws.artifacts.put_bytes(
+            card.markdown().encode("utf-8"), media_type="text/markdown"
+        )
+        data = {**card.as_dict(), "markdown": card.markdown()}
+        outcome = self._store(
+            "model_card",
+            mv,
+            card,
+            card.html(),
+            data,
+            card.evidence_summary(markdown_digest=markdown.digest),
+        )
+        return outcome
+
+    def _dataset_facts(self, lineage: Sequence[Any]) -> dict[str, dict[str, Any]]:
+        ids = {e.source.id for e in lineage if e.source.kind == "dataset_version"}
+        datasets = getattr(self._ws, "datasets", None)
+        facts: dict[str, dict[str, Any]] = {}
+        for ds_id in sorted(ids):
+            dname, _, number = ds_id.rpartition("@")
+            if datasets is None or not number.isdigit():
+                continue
+            dv = datasets.get(dname, int(number))
+            facts[ds_id] = {"rows": dv.row_count, "content digest": dv.content_digest}
+        return facts
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _load(self, name: str, version: int | str) -> tuple[Any, Any]:
+        registry = self._ws.registry
+        mv = registry.get_version(name, version)
+        return mv, registry.load_model(name, mv.version)
+
+    def _store(
+        self,
+        kind: str,
+        mv: Any,
+        result: Any,
+        html: str,
+        data: dict[str, Any],
+        summary: dict[str, Any],
+    ) -> ReportOutcome:
+        import json
+
+        artifacts = self._ws.artifacts
+        html_info = artifacts.put_bytes(html.encode("utf-8"), media_type="text/html")
+        json_info = artifacts.put_bytes(
+            json.dumps(data, indent=2, sort_keys=True, default=str).encode("utf-8"),
+            media_type="application/json",
+        )
+        summary = {**summary, "model_digest": mv.artifact_digest, "report_json": json_info.digest}
+        evidence = self._ws.registry.attach_evidence(
+            mv.name, mv.version, kind, summary=summary, artifact_digest=html_info.digest
+        )
+        details = {
+            "kind": kind,
+            "model_digest": mv.artifact_digest,
+            "html_digest": html_info.digest,
+            "json_digest": json_info.digest,
+        }
+        with self.mutation(
+            f"training.{kind}", "model_version", f"{mv.name}/{mv.version}", details=details
+        ):
+            pass  # the audit event of this judgment (the stores above audited their own writes)
+        return ReportOutcome(kind, result, html, data, html_info.digest, json_info.digest, evidence)
+
+
+def _subject(mv: Any) -> dict[str, Any]:
+    return {"model": mv.name, "version": mv.version, "model digest": mv.artifact_digest[:16]}
+
+
+def _columns(X: pd.DataFrame, names: list[str], field: str) -> pd.DataFrame:
+    missing = [c for c in names if c not in X.columns]
+    if missing:
+        raise EvaluationInputError(
+            f"{field} names column(s) {missing} that X_test does not have "
+            f"(columns: {list(X.columns)})"
+        )
+    return X[names].reset_index(drop=True)
+
+
+def _slice_frame(slices: Sequence[str] | pd.DataFrame | None, X: pd.DataFrame) -> Any:
+    if slices is None:
+        return None
+    if isinstance(slices, pd.DataFrame):
+        return slices.reset_index(drop=True)
+    if isinstance(slices, str):
+        raise EvaluationInputError(f"slices={slices!r}: expected a list of column names")
+    return _columns(X, list(slices), "slices")
