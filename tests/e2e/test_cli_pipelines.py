@@ -1,0 +1,98 @@
+"""The pipelines CLI as a user types it: run, cached re-run, show, failure, resume, lineage,
+schedule + scheduler, YAML specs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.conftest import run_falaj
+
+ROOT = Path(__file__).resolve().parents[2]
+MOD = "tests.unit.pipelines.sample_steps"
+
+
+def falaj(home: Path, *args: str):  # type: ignore[no-untyped-def]
+    return run_falaj("--home", str(home), *args, cwd=ROOT)
+
+
+def test_run_rerun_from_cache_show_and_lineage(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    assert run_falaj("init", str(home)).code == 0
+    first = falaj(home, "pipeline", "run", f"{MOD}:linear", "-p", "rows=3", "--json")
+    assert first.code == 0, first.err
+    run = json.loads(first.out)
+    assert run["status"] == "SUCCEEDED"
+    keys = [s["cache_key"][:12] for s in run["steps"]]
+    assert all(k in first.err for k in keys)  # the progress view shows each cache key
+
+    second = falaj(home, "pipeline", "run", f"{MOD}:linear", "-p", "rows=3")
+    assert second.code == 0, second.err
+    assert second.out.count("CACHED") == 3
+    assert "cached" in second.err
+
+    shown = json.loads(falaj(home, "pipeline", "show", run["id"], "--json").out)
+    assert [s["step"] for s in shown["steps"]] == ["make_frame", "add_one", "summarize"]
+    logs = falaj(home, "pipeline", "show", run["id"], "--logs", "make_frame")
+    assert logs.out == "making 3 rows\n"
+
+    runs = json.loads(falaj(home, "pipeline", "runs", "--json").out)
+    assert len(runs) == 2
+
+    digest = shown["steps"][-1]["outputs"]["output"]["digest"]
+    lineage = falaj(home, "lineage", digest, "--json")
+    assert lineage.code == 0, lineage.err
+    graph = json.loads(lineage.out)
+    assert f"pipeline_run:{run['id']}" in graph["nodes"]
+    tree = falaj(home, "lineage", f"pipeline_run:{run['id']}", "--direction", "down")
+    assert "used by" in tree.out and "step_run" in tree.out and "artifact" in tree.out
+
+
+def test_failed_run_names_the_step_and_resume_finishes_it(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    assert run_falaj("init", str(home)).code == 0
+    flag = tmp_path / "flag"
+    flag.write_text("fail")
+    failed = falaj(home, "pipeline", "run", f"{MOD}:gated", "-p", f"flag={flag}")
+    assert failed.code == 10
+    assert "step 'gate' failed: ValueError: gate is closed" in failed.err
+    run_id = json.loads(falaj(home, "pipeline", "runs", "--json").out)[0]["id"]
+    flag.write_text("open")
+    resumed = falaj(home, "pipeline", "resume", run_id)
+    assert resumed.code == 0, resumed.err
+    assert "SUCCEEDED" in resumed.out
+    shown = json.loads(falaj(home, "pipeline", "show", run_id, "--json").out)
+    assert shown["status"] == "SUCCEEDED"
+
+
+def test_yaml_spec_schedule_and_scheduler_once(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    assert run_falaj("init", str(home)).code == 0
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(
+        f"name: from_yaml\n"
+        f"steps:\n"
+        f"  frame: {{uses: '{MOD}:make_frame', params: {{rows: 2}}}}\n"
+        f"  total: {{uses: '{MOD}:summarize', inputs: {{df: frame}}}}\n"
+    )
+    ran = falaj(home, "pipeline", "run", str(spec), "--json")
+    assert ran.code == 0, ran.err
+    assert json.loads(ran.out)["pipeline"] == "from_yaml"
+    made = falaj(home, "pipeline", "schedule", "nightly", str(spec), "--cron", "* * * * *")
+    assert made.code == 0, made.err
+    bad = falaj(home, "pipeline", "schedule", "bad", str(spec), "--cron", "nope")
+    assert bad.code == 2 and "cron 'nope' is invalid" in bad.err
+    listed = json.loads(falaj(home, "pipeline", "schedules", "--json").out)
+    assert [s["name"] for s in listed] == ["nightly"]
+    # the schedule was created less than a minute ago: nothing is due yet
+    once = falaj(home, "scheduler", "--once")
+    assert once.code == 0, once.err
+    assert "0 slot(s) run" in once.out
+
+
+def test_unknown_pipeline_source_is_one_clear_line(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    assert run_falaj("init", str(home)).code == 0
+    r = falaj(home, "pipeline", "run", f"{MOD}:nope")
+    assert r.code == 3
+    assert "has no attribute 'nope'" in r.err and "Traceback" not in r.err
