@@ -36,7 +36,22 @@ def _attribute_column(name: str) -> Any:
     return runs.c[name]
 
 
-def _apply(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+def _glob(pattern: str) -> str:
+    """A LIKE pattern as a SQLite GLOB pattern (GLOB is case-sensitive, like PostgreSQL LIKE)."""
+    out = []
+    for ch in pattern:
+        if ch == "%":
+            out.append("*")
+        elif ch == "_":
+            out.append("?")
+        elif ch in "*?[":
+            out.append(f"[{ch}]")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _apply(column: Any, op: str, value: Any, dialect: str = "") -> ColumnElement[bool]:
     if op == "=":
         return column == value  # type: ignore[no-any-return]
     if op == "!=":
@@ -49,6 +64,10 @@ def _apply(column: Any, op: str, value: Any) -> ColumnElement[bool]:
         return column > value  # type: ignore[no-any-return]
     if op == ">=":
         return column >= value  # type: ignore[no-any-return]
+    if op in ("LIKE", "NOT LIKE") and dialect == "sqlite":
+        # SQLite's LIKE ignores case; GLOB gives PostgreSQL's case-sensitive LIKE.
+        match = column.op("GLOB")(_glob(value))
+        return match if op == "LIKE" else sa.not_(match)  # type: ignore[no-any-return]
     if op == "LIKE":
         return column.like(value)  # type: ignore[no-any-return]
     if op == "NOT LIKE":
@@ -64,32 +83,32 @@ def _apply(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     raise InvalidInputError(f"operator {op!r} is not supported")  # pragma: no cover
 
 
-def compile_filter(expr: Expr) -> ColumnElement[bool]:
+def compile_filter(expr: Expr, dialect: str = "postgresql") -> ColumnElement[bool]:
     """A boolean SQL expression over ``runs`` (joined with ``experiments``)."""
     if isinstance(expr, And):
-        return sa.and_(*(compile_filter(i) for i in expr.items))
+        return sa.and_(*(compile_filter(i, dialect) for i in expr.items))
     if isinstance(expr, Or):
-        return sa.or_(*(compile_filter(i) for i in expr.items))
+        return sa.or_(*(compile_filter(i, dialect) for i in expr.items))
     if isinstance(expr, Not):
-        return sa.not_(compile_filter(expr.item))
-    return _comparison(expr)
+        return sa.not_(compile_filter(expr.item, dialect))
+    return _comparison(expr, dialect)
 
 
-def _comparison(c: Comparison) -> ColumnElement[bool]:
+def _comparison(c: Comparison, dialect: str) -> ColumnElement[bool]:
     if c.entity == "attribute":
         column = _attribute_column(c.key)
         if c.op == "IS NULL":
             return column.is_(None)  # type: ignore[no-any-return]
         if c.op == "IS NOT NULL":
             return column.is_not(None)  # type: ignore[no-any-return]
-        return _apply(column, c.op, c.value)
+        return _apply(column, c.op, c.value, dialect)
     table = _KEYED[c.entity]
     keyed = sa.select(table.c.run_id).where(table.c.key == c.key)
     if c.op == "IS NULL":
         return runs.c.id.not_in(keyed)
     if c.op == "IS NOT NULL":
         return runs.c.id.in_(keyed)
-    return runs.c.id.in_(keyed.where(_apply(table.c.value, c.op, c.value)))
+    return runs.c.id.in_(keyed.where(_apply(table.c.value, c.op, c.value, dialect)))
 
 
 def _order_columns(query: sa.Select[Any], clauses: list[str]) -> sa.Select[Any]:
@@ -174,7 +193,7 @@ def search(
             raise ExperimentNotFoundError(f"experiment {experiment!r} does not exist")
         query = query.where(runs.c.experiment_id == exp_id)
     if expr is not None:
-        query = query.where(compile_filter(expr))
+        query = query.where(compile_filter(expr, conn.dialect.name))
     query = _order_columns(query, clauses)
     rows = conn.execute(query.limit(max_results + 1).offset(offset)).all()
     more = len(rows) > max_results
