@@ -62,6 +62,11 @@ def test_gate_check_exit_codes_follow_the_gates_through_approval_and_promotion(
     assert promoted.code == 0, promoted.err
     assert "promoted credit-risk v1 to champion" in promoted.out
 
+    records = json.loads(run_falaj(*h, "gate", "promotions", "credit-risk", "--json").out)
+    assert [(r["version"], r["requester"], r["risk"]) for r in records] == [
+        (1, Principal.local().name, "high")
+    ]
+    assert [a["approver"] for a in records[0]["approvers"]] == ["bob"]
     at = run_falaj(*h, "models", "alias", "at", "credit-risk", "champion", utcnow().isoformat())
     assert at.code == 0 and "pointed at v1" in at.out
     history = run_falaj(*h, "models", "alias", "history", "credit-risk", "champion", "--json")

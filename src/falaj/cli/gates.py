@@ -114,6 +114,50 @@ def policy_show(
     console.print(policy.text, highlight=False, markup=False)
 
 
+@gate_app.command("approvals")
+def approvals(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: int = typer.Argument(..., min=1, help="Version number."),
+) -> None:
+    """Who approved VERSION, with which roles and comments."""
+    with open_workspace(ctx) as ws:
+        items = ws.registry.approvals(model, version)
+    table = Table("when (UTC)", "approver", "roles", "comment")
+    for a in items:
+        table.add_row(
+            a.created_at.strftime("%Y-%m-%d %H:%M:%S"), a.approver, ", ".join(a.roles), a.comment
+        )
+    console.print(table)
+
+
+@gate_app.command("promotions")
+def promotions(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Registered model name."),
+    as_json: bool = typer.Option(False, "--json", help="Full change records as JSON."),
+) -> None:
+    """The change record of every promotion of MODEL, oldest first."""
+    with open_workspace(ctx) as ws:
+        records = ws.registry.promotions(model)
+    if as_json:
+        print_json([r.as_dict() for r in records])
+        return
+    table = Table("when (UTC)", "alias", "from", "to", "requester", "approvers", "risk", "reason")
+    for r in records:
+        table.add_row(
+            r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.alias,
+            f"v{r.from_version}" if r.from_version else "-",
+            f"v{r.version}",
+            r.requester,
+            ", ".join(a["approver"] for a in r.approvers),
+            r.risk,
+            r.reason,
+        )
+    console.print(table)
+
+
 def approve(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Registered model name."),
