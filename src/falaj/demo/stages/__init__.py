@@ -22,6 +22,7 @@ class Stage:
 def _stages() -> list[Stage]:
     from falaj.demo.stages import audit_trail, data, foundation, promotion, registry
     from falaj.demo.stages import pipelines as _pipelines_stage
+    from falaj.demo.stages import training as _training_stage
 
     return [
         Stage("foundation", "Store the raw data as a verified artifact", foundation.run),
@@ -35,6 +36,11 @@ def _stages() -> list[Stage]:
             _pipelines_stage.run,
         ),
         # [demo stages: pipelines]
+        Stage(
+            "training",
+            "Budgeted HPO, evaluation, fairness audit, SHAP, model card",
+            _training_stage.run,
+        ),
         # [demo stages: training]
         Stage("promotion", "Gates, approval by a second principal, promotion", promotion.run),
         Stage("audit", "The audit trail of everything above", audit_trail.run),

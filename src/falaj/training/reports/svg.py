@@ -215,6 +215,7 @@ def matrix_chart(
                     str(value),
                     anchor="middle",
                     bold=True,
+                    fill="#fff" if shade < 150 else "#222",
                 )
             )
     parts.append("</svg>")
@@ -232,9 +233,17 @@ def _axes(left: float, top: float, pw: float, ph: float) -> str:
     return f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#444"/>'
 
 
-def _text(x: float, y: float, text: str, *, anchor: str = "start", bold: bool = False) -> str:
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    anchor: str = "start",
+    bold: bool = False,
+    fill: str = "#222",
+) -> str:
     weight = ' font-weight="bold"' if bold else ""
     return (
-        f'<text x="{_fmt(x)}" y="{_fmt(y)}" {_FONT} text-anchor="{anchor}"{weight}>'
+        f'<text x="{_fmt(x)}" y="{_fmt(y)}" {_FONT} fill="{fill}" text-anchor="{anchor}"{weight}>'
         f"{escape(str(text))}</text>"
     )

