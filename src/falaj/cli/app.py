@@ -59,6 +59,9 @@ _lineage_cli.register(app)
 from falaj.cli import data as _data_cli  # noqa: E402
 
 app.add_typer(_data_cli.app, name="data")
+from falaj.cli import training as _training_cli  # noqa: E402
+
+app.add_typer(_training_cli.app, name="train")
 # [cli: capability command groups]
 
 

@@ -1,0 +1,350 @@
+"""``falaj train``: hyperparameter search, evaluation, fairness audit, explanation, model card.
+
+Data comes from a registered dataset (``--dataset NAME`` or ``NAME@VERSION``) or a CSV/Parquet
+file (``--data PATH``). Reports are stored as artifacts and attached to the model version as
+evidence; ``--out DIR`` also writes the HTML and JSON files there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.table import Table
+
+from falaj.cli.common import console, open_workspace, print_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from falaj.workspace import Workspace
+
+app = typer.Typer(
+    help="Training: hyperparameter search, evaluation, fairness audit, explanations, model cards.",
+    no_args_is_help=True,
+)
+
+_DATA = typer.Option(None, "--data", help="CSV or Parquet file with the rows.")
+_DATASET = typer.Option(None, "--dataset", help="Registered dataset NAME or NAME@VERSION.")
+_TARGET = typer.Option(..., "--target", help="Name of the label column.")
+_OUT = typer.Option(None, "--out", help="Also write the HTML and JSON report into this folder.")
+_JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _frame(ws: Workspace, data: Path | None, dataset: str | None) -> pd.DataFrame:
+    import pandas as pd
+
+    from falaj.errors import InvalidInputError, NotFoundError
+
+    if (data is None) == (dataset is None):
+        raise InvalidInputError("give exactly one of --data PATH or --dataset NAME[@VERSION]")
+    if dataset is not None:
+        name, _, number = dataset.partition("@")
+        if number and not number.isdigit():
+            raise InvalidInputError(f"--dataset {dataset!r}: expected NAME or NAME@VERSION")
+        return ws.datasets.load(name, int(number) if number else None)
+    assert data is not None
+    if not data.is_file():
+        raise NotFoundError(f"--data {data} does not exist or is not a file")
+    if data.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(data)
+    if data.suffix.lower() in (".csv", ".txt"):
+        return pd.read_csv(data)
+    raise InvalidInputError(f"--data {data}: expected a .csv or .parquet file")
+
+
+def _split(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series[Any]]:
+    from falaj.errors import InvalidInputError
+
+    if target not in frame.columns:
+        raise InvalidInputError(
+            f"--target {target!r} is not a column of the data (columns: {list(frame.columns)})"
+        )
+    return frame.drop(columns=[target]), frame[target]
+
+
+def _finish(outcome: Any, out: Path | None, stem: str, as_json: bool) -> None:
+    path = outcome.write(out, stem) if out is not None else None
+    if as_json:
+        print_json(
+            {
+                "kind": outcome.kind,
+                "html_digest": outcome.html_digest,
+                "json_digest": outcome.json_digest,
+                "path": str(path) if path else None,
+                "summary": outcome.evidence.summary,
+            }
+        )
+        return
+    console.print(
+        f"{outcome.kind} report attached as evidence (artifact sha256:{outcome.html_digest})"
+    )
+    if path is not None:
+        console.print(f"written to {path}")
+
+
+@app.command("hpo")
+def hpo(
+    ctx: typer.Context,
+    spec_file: Path = typer.Argument(..., help="YAML search spec (see docs/training.md)."),
+    as_json: bool = _JSON,
+) -> None:
+    """Run a hyperparameter search from a YAML spec naming data, family, space and budget."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from falaj.errors import InvalidInputError
+    from falaj.training.spec import SearchSpec
+
+    spec, doc = SearchSpec.from_yaml(spec_file)
+    target = doc.get("target")
+    if not isinstance(target, str):
+        raise InvalidInputError(f"search spec {spec_file}: 'target' (the label column) is missing")
+    with open_workspace(ctx) as ws:
+        dataset = doc.get("dataset")
+        data_path = doc.get("data")
+        frame = _frame(
+            ws,
+            (spec_file.parent / data_path) if isinstance(data_path, str) else None,
+            str(dataset) if dataset is not None else None,
+        )
+        X, y = _split(frame, target)
+        dataset_version = None
+        if dataset is not None:
+            name, _, number = str(dataset).partition("@")
+            dataset_version = ws.datasets.get(name, int(number) if number else None).id
+        total = spec.budget.max_trials
+        with Progress(
+            TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),
+            console=console, transient=True, disable=as_json,
+        ) as bar:  # fmt: skip
+            task = bar.add_task("hpo", total=total, best="-")
+
+            def progress(done: int, best: float | None) -> None:
+                bar.update(task, completed=done, best=f"{best:.4f}" if best is not None else "-")
+
+            result = ws.training.search(
+                spec,
+                X,
+                y,
+                experiment=str(doc.get("experiment", "hpo")),
+                study_name=doc.get("study_name"),
+                dataset_version_id=dataset_version,
+                progress=progress,
+            )
+        out = result.as_dict()
+        model_name = doc.get("model_name")
+        if model_name and result.model is not None:
+            mv = ws.registry.create_version(
+                str(model_name), result.model, description=f"best of study {result.study_name}"
+            )
+            out["registered_version"] = mv.version
+    if as_json:
+        print_json(out)
+        return
+    table = Table("field", "value", title=f"study {result.study_name}")
+    for key in (
+        "stop_reason",
+        "trials",
+        "cpu_seconds",
+        "best_value",
+        "best_params",
+        "best_run_id",
+        "parent_run_id",
+        "model_uri",
+        "registered_version",
+    ):
+        if key in out:
+            table.add_row(key, str(out[key]))
+    console.print(table)
+
+
+@app.command("evaluate")
+def evaluate(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: int = typer.Argument(..., help="Model version."),
+    data: Path | None = _DATA,
+    dataset: str | None = _DATASET,
+    target: str = _TARGET,
+    task: str = typer.Option("classification", "--task", help="classification | regression"),
+    slices: list[str] = typer.Option([], "--slice", help="Column to compute metrics per value."),
+    threshold: float = typer.Option(0.5, "--threshold"),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples."),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path | None = _OUT,
+    as_json: bool = _JSON,
+) -> None:
+    """Held-out metrics with bootstrap intervals, attached as 'evaluation' evidence."""
+    with open_workspace(ctx) as ws:
+        X, y = _split(_frame(ws, data, dataset), target)
+        outcome = ws.training.evaluate(
+            model,
+            version,
+            X,
+            y,
+            task=task,
+            threshold=threshold,
+            slices=slices or None,
+            n_bootstrap=bootstrap,
+            seed=seed,
+        )
+    if not as_json:
+        r = outcome.result
+        table = Table(
+            "metric",
+            "value",
+            f"{r.confidence:.0%} interval",
+            title=f"{model} v{version}: {r.n_samples} held-out rows",
+        )
+        for name, value in r.metrics.items():
+            lo, hi = r.intervals.get(name, (float("nan"), float("nan")))
+            table.add_row(name, f"{value:.4f}", f"[{lo:.4f}, {hi:.4f}]")
+        console.print(table)
+    _finish(outcome, out, f"{model}-v{version}-evaluation", as_json)
+
+
+@app.command("fairness")
+def fairness(
+    ctx: typer.Context,
+    model: str = typer.Argument(...),
+    version: int = typer.Argument(...),
+    data: Path | None = _DATA,
+    dataset: str | None = _DATASET,
+    target: str = _TARGET,
+    sensitive: list[str] = typer.Option(..., "--sensitive", help="Sensitive column (repeat)."),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="YAML policy: min_group_size and thresholds with justification."
+    ),
+    min_group_size: int | None = typer.Option(None, "--min-group-size"),
+    intersections: bool = typer.Option(False, "--intersections"),
+    threshold: float = typer.Option(0.5, "--threshold", help="Score at which a case is positive."),
+    bootstrap: int = typer.Option(500, "--bootstrap"),
+    out: Path | None = _OUT,
+    as_json: bool = _JSON,
+) -> None:
+    """Fairness audit; verdict only under a --policy (no hidden thresholds)."""
+    import yaml
+
+    from falaj.errors import InvalidInputError, NotFoundError
+
+    policy_doc = None
+    if policy is not None:
+        if not policy.is_file():
+            raise NotFoundError(f"--policy {policy} does not exist")
+        try:
+            policy_doc = yaml.safe_load(policy.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise InvalidInputError(f"--policy {policy} is not valid YAML: {exc}") from exc
+    with open_workspace(ctx) as ws:
+        X, y = _split(_frame(ws, data, dataset), target)
+        outcome = ws.training.audit_fairness(
+            model,
+            version,
+            X,
+            y,
+            sensitive_features=sensitive,
+            policy=policy_doc,
+            min_group_size=min_group_size,
+            intersections=intersections,
+            threshold=threshold,
+            n_bootstrap=bootstrap,
+        )
+    if not as_json:
+        r = outcome.result
+        verdict = {True: "[green]PASSED[/]", False: "[red]FAILED[/]", None: "no verdict"}
+        table = Table(
+            "features",
+            "parity diff",
+            "parity ratio",
+            "equalized odds",
+            "checks",
+            title=f"fairness of {model} v{version}: {verdict[r.passed]}",
+        )
+        for audit in r.audits:
+            d = audit.disparities
+            checks = ", ".join(
+                f"{c.threshold.metric} {'ok' if c.passed else 'FAIL'}" for c in audit.checks
+            )
+            table.add_row(
+                audit.name,
+                f"{d['demographic_parity_difference']:.4f}",
+                f"{d['demographic_parity_ratio']:.4f}",
+                f"{d['equalized_odds_difference']:.4f}",
+                checks or "-",
+            )
+        console.print(table)
+        if r.unreliable_groups:
+            console.print(f"unreliable groups: {', '.join(r.unreliable_groups)}")
+    _finish(outcome, out, f"{model}-v{version}-fairness", as_json)
+
+
+@app.command("explain")
+def explain(
+    ctx: typer.Context,
+    model: str = typer.Argument(...),
+    version: int = typer.Argument(...),
+    data: Path | None = _DATA,
+    dataset: str | None = _DATASET,
+    target: str | None = typer.Option(None, "--target", help="Label column to drop, if present."),
+    max_rows: int = typer.Option(500, "--max-rows"),
+    sample_budget: int = typer.Option(
+        200, "--sample-budget", help="Model evaluations per row (permutation method)."
+    ),
+    out: Path | None = _OUT,
+    as_json: bool = _JSON,
+) -> None:
+    """SHAP explanation (global importance, effects), attached as 'explanation' evidence."""
+    with open_workspace(ctx) as ws:
+        frame = _frame(ws, data, dataset)
+        X = _split(frame, target)[0] if target else frame
+        outcome = ws.training.explain(
+            model, version, X, max_rows=max_rows, sample_budget=sample_budget
+        )
+    if not as_json:
+        e = outcome.result
+        table = Table(
+            "feature",
+            "mean |contribution|",
+            "effect",
+            title=f"{model} v{version}: {e.method} SHAP ({e.output})",
+        )
+        for effect in e.effects:
+            table.add_row(
+                effect.feature,
+                f"{effect.mean_abs:.4f}",
+                effect.direction if effect.kind == "numeric" else "by category (see report)",
+            )
+        console.print(table)
+    _finish(outcome, out, f"{model}-v{version}-explanation", as_json)
+
+
+@app.command("card")
+def card(
+    ctx: typer.Context,
+    model: str = typer.Argument(...),
+    version: int = typer.Argument(...),
+    intended_use: str | None = typer.Option(None, "--intended-use"),
+    out_of_scope: list[str] = typer.Option([], "--out-of-scope", help="Out-of-scope use (repeat)."),
+    limitations: list[str] = typer.Option([], "--limitation", help="Known limitation (repeat)."),
+    out: Path | None = _OUT,
+    as_json: bool = _JSON,
+) -> None:
+    """Model card (Markdown + HTML) from evidence, lineage and approvals; 'model_card' evidence."""
+    with open_workspace(ctx) as ws:
+        outcome = ws.training.model_card(
+            model,
+            version,
+            intended_use=intended_use,
+            out_of_scope=out_of_scope,
+            limitations=limitations,
+        )
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{model}-v{version}-model_card.md").write_text(
+            outcome.data["markdown"], encoding="utf-8"
+        )
+    if not as_json:
+        console.print(outcome.data["markdown"], highlight=False, markup=False)
+    _finish(outcome, out, f"{model}-v{version}-model_card", as_json)
