@@ -12,29 +12,26 @@ import sqlalchemy as sa
 from falaj.artifacts.digest import normalize_digest
 from falaj.errors import (
     AlreadyExistsError,
-    ConflictError,
     InvalidInputError,
     PermissionDeniedError,
 )
-from falaj.governance.service import Service, ServiceContext
-from falaj.lineage.graph import Node, record_edge
+from falaj.governance.service import ServiceContext
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import new_id, utcnow
 from falaj.tracking import reads
+from falaj.tracking.attach import RunAttachments
 from falaj.tracking.entities import Experiment, LoggedModel, MetricPoint, Run, RunPage
 from falaj.tracking.errors import (
     ExperimentNotFoundError,
     ModelNotFoundError,
     RunNotActiveError,
-    RunNotFoundError,
 )
 from falaj.tracking.rows import RUN, TAG, BatchCounts, end_unwritten_run, write_items
 from falaj.tracking.run import ActiveRun
-from falaj.tracking.tables import experiments, logged_models, run_artifacts, run_inputs, runs
+from falaj.tracking.tables import experiments, logged_models, runs
 from falaj.tracking.validation import (
     check_experiment_name,
     check_key,
-    check_model_name,
     check_run_name,
     tag_text,
 )
@@ -44,11 +41,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from falaj.artifacts.service import ArtifactInfo, ArtifactService
+    from falaj.tracking.imports import RunImport
     from falaj.tracking.models import LoadedModel
 
 __all__ = ["TrackingService", "parse_model_uri"]
 
-_MODEL_MEDIA_TYPE = "application/vnd.falaj.model+zip"
 _open_services: weakref.WeakSet[TrackingService] = weakref.WeakSet()
 _END_RUN = (
     sa.update(runs)
@@ -61,7 +58,7 @@ _END_RUN = (
 )
 
 
-class TrackingService(Service):
+class TrackingService(RunAttachments):
     """Experiments and runs; reached as ``ws.tracking`` (and ``ws.start_run``)."""
 
     def __init__(self, context: ServiceContext, artifacts: ArtifactService) -> None:
@@ -226,19 +223,6 @@ class TrackingService(Service):
                 count += 1
         return count
 
-    def _require_run(self, conn: sa.Connection, run_id: str, *, what: str = "run") -> Any:
-        if not isinstance(run_id, str):
-            raise InvalidInputError(f"{what} {run_id!r} is invalid: expected a run id string")
-        row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
-        if row is None:
-            raise RunNotFoundError(f"{what} {run_id!r}: no such run")
-        return row
-
-    def _require_running(self, conn: sa.Connection, run_id: str) -> None:
-        row = self._require_run(conn, run_id)
-        if row.status != "RUNNING":
-            raise RunNotActiveError(f"run {run_id} has ended ({row.status})")
-
     # -- reading -------------------------------------------------------------------------------
     def get_run(self, run_id: str) -> Run:
         """A run with its params, latest metrics, tags, artifacts, models and inputs."""
@@ -276,148 +260,44 @@ class TrackingService(Service):
             self._require_run(conn, run_id)
             return reads.metric_history(conn, run_id, key)
 
-    # -- artifacts, models, datasets -----------------------------------------------------------
-    def _log_artifact_file(self, run_id: str, path: Path, name: str | None) -> ArtifactInfo:
-        info = self._artifacts.put_file(path)
-        return self._attach_artifact(run_id, info, name or path.name)
+    # -- importing -----------------------------------------------------------------------------
+    def import_run(self, spec: RunImport) -> str:
+        """Import a finished run (original times, status, full metric history); returns its id."""
+        from falaj.tracking.imports import import_run
 
-    def _log_artifact_bytes(
-        self, run_id: str, data: bytes, name: str, media_type: str
-    ) -> ArtifactInfo:
-        if not isinstance(name, str) or not name.strip() or len(name) > 500:
-            raise InvalidInputError(f"artifact name {name!r} is invalid: expected 1-500 characters")
-        info = self._artifacts.put_bytes(data, media_type=media_type)
-        return self._attach_artifact(run_id, info, name)
+        return import_run(self, spec)
 
-    def _attach_artifact(self, run_id: str, info: ArtifactInfo, name: str) -> ArtifactInfo:
-        if not name.strip() or len(name) > 500:
-            raise InvalidInputError(f"artifact name {name!r} is invalid: expected 1-500 characters")
-        details = {"name": name, "digest": info.digest}
-        self.writer.flush()
-        with self.mutation("run.log_artifact", "run", run_id, details=details) as m:
-            self._require_running(m.conn, run_id)
-            self._insert_artifact_row(m.conn, run_id, name, info)
-        return info
+    def find_imported(self, tag_key: str) -> dict[str, str]:
+        """``{source id: run id}`` for runs imported with the source tag ``tag_key``."""
+        from falaj.tracking.imports import find_imported
 
-    def _insert_artifact_row(
-        self, conn: sa.Connection, run_id: str, name: str, info: ArtifactInfo
-    ) -> None:
-        existing = conn.execute(
-            sa.select(run_artifacts.c.digest).where(
-                run_artifacts.c.run_id == run_id, run_artifacts.c.name == name
-            )
-        ).scalar_one_or_none()
-        if existing is not None:
-            if existing != info.digest:
-                raise ConflictError(
-                    f"run {run_id} already has an artifact named {name!r} with other content "
-                    f"(sha256:{existing[:12]}...); choose another name"
-                )
-            return
-        conn.execute(
-            sa.insert(run_artifacts).values(
-                run_id=run_id,
-                name=name,
-                digest=info.digest,
-                media_type=info.media_type,
-                size=info.size,
-                created_at=utcnow(),
-            )
-        )
-        record_edge(
-            conn, Node("run", run_id), Node("artifact", info.digest), "output", self.principal
-        )
+        return find_imported(self, tag_key)
 
-    def _log_model(
+    def import_artifact(self, run_id: str, path: str | Path, name: str) -> ArtifactInfo:
+        """Attach a file to an existing (possibly ended) run, e.g. while importing it."""
+        info = self._artifacts.put_file(Path(path))
+        return self._attach_artifact(run_id, info, name, require_running=False)
+
+    def import_model(
         self,
         run_id: str,
         model: Any,
-        name: str,
+        name: str = "model",
         *,
-        input_example: pd.DataFrame | None,
-        flavor: str | None,
-        trusted: bool,
+        input_example: pd.DataFrame | None = None,
+        flavor: str | None = None,
+        trusted: bool = False,
     ) -> LoggedModel:
-        from falaj.tracking.models import pack_model
-
-        name = check_model_name(name)
-        packed = pack_model(model, flavor=flavor, input_example=input_example, trusted=trusted)
-        info = self._artifacts.put_bytes(packed.data, media_type=_MODEL_MEDIA_TYPE)
-        logged = LoggedModel(
-            run_id=run_id,
-            name=name,
-            artifact_digest=info.digest,
-            flavor=packed.flavor,
-            signature=packed.signature,
-            trusted=packed.trusted,
+        """Log a model on an existing (possibly ended) run, e.g. while importing it."""
+        return self._log_model(
+            run_id,
+            model,
+            name,
+            input_example=input_example,
+            flavor=flavor,
+            trusted=trusted,
+            require_running=False,
         )
-        details = {"name": name, "flavor": packed.flavor, "digest": info.digest, "trusted": trusted}
-        self.writer.flush()
-        with self.mutation("run.log_model", "run", run_id, details=details) as m:
-            self._require_running(m.conn, run_id)
-            self._insert_model_row(m.conn, logged)
-            self._insert_artifact_row(m.conn, run_id, f"models/{name}", info)
-        return logged
-
-    def _insert_model_row(self, conn: sa.Connection, logged: LoggedModel) -> None:
-        existing = conn.execute(
-            sa.select(logged_models.c.artifact_digest).where(
-                logged_models.c.run_id == logged.run_id, logged_models.c.name == logged.name
-            )
-        ).scalar_one_or_none()
-        if existing is not None:
-            if existing != logged.artifact_digest:
-                raise ConflictError(
-                    f"run {logged.run_id} already logged a different model named "
-                    f"{logged.name!r}; choose another name"
-                )
-            return
-        conn.execute(
-            sa.insert(logged_models).values(
-                run_id=logged.run_id,
-                name=logged.name,
-                artifact_digest=logged.artifact_digest,
-                flavor=logged.flavor,
-                signature=logged.signature,
-                trusted=logged.trusted,
-                created_at=utcnow(),
-            )
-        )
-
-    def _log_dataset(self, run_id: str, dataset_version_id: str, context: str) -> None:
-        if not isinstance(dataset_version_id, str) or "@" not in dataset_version_id:
-            raise InvalidInputError(
-                f"dataset_version_id {dataset_version_id!r} is invalid: expected 'name@version'"
-            )
-        name, _, version = dataset_version_id.rpartition("@")
-        if not name or not version.isdigit():
-            raise InvalidInputError(
-                f"dataset_version_id {dataset_version_id!r} is invalid: expected 'name@version' "
-                "with an integer version"
-            )
-        if not isinstance(context, str) or not context.strip() or len(context) > 100:
-            raise InvalidInputError(f"context {context!r} is invalid: expected 1-100 characters")
-        details = {"dataset_version": dataset_version_id, "context": context}
-        self.writer.flush()
-        with self.mutation("run.log_dataset", "run", run_id, details=details) as m:
-            self._require_run(m.conn, run_id)
-            insert_ignore(
-                m.conn,
-                run_inputs,
-                {
-                    "run_id": run_id,
-                    "dataset_version_id": dataset_version_id,
-                    "context": context,
-                    "created_at": utcnow(),
-                },
-            )
-            record_edge(
-                m.conn,
-                Node("dataset_version", dataset_version_id),
-                Node("run", run_id),
-                "input",
-                self.principal,
-            )
 
     def get_logged_model(self, ref: LoggedModel | str) -> LoggedModel:
         """Resolve a LoggedModel, ``runs:/<run_id>/<name>`` or an artifact digest."""
