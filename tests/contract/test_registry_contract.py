@@ -39,6 +39,7 @@ def test_version_points_at_its_run_and_artifact(any_ws: Workspace) -> None:
         logged.flavor,
     )
     assert mv.source_uri == f"runs:/{logged.run_id}/model"
+    assert any_ws.registry.get_version("credit-risk", 1) == mv
     assert (mv.status, mv.created_by, mv.description, mv.tags) == (
         "READY",
         "alice",

@@ -42,6 +42,7 @@ __all__ = [
     "evidence_of",
     "get_model_row",
     "move_alias",
+    "require_model",
     "resolve_version",
     "version_aliases",
 ]
@@ -55,6 +56,15 @@ def get_model_row(conn: Connection, name: str, *, lock: bool = False) -> Registe
     if row is None:
         raise ModelNotFoundError(f"registered model {name!r} does not exist")
     return RegisteredModel(**row._mapping, aliases=aliases_of(conn, name))
+
+
+def require_model(conn: Connection, name: str) -> None:
+    """Raise :class:`ModelNotFoundError` unless ``name`` is registered."""
+    found = conn.execute(
+        sa.select(registered_models.c.name).where(registered_models.c.name == name)
+    ).first()
+    if found is None:
+        raise ModelNotFoundError(f"registered model {name!r} does not exist")
 
 
 def aliases_of(conn: Connection, name: str) -> dict[str, int]:
@@ -106,7 +116,6 @@ def version_from_row(conn: Connection, row: sa.Row[Any]) -> ModelVersion:
 def resolve_version(conn: Connection, name: str, ref: int | str) -> ModelVersion:
     """The version ``ref`` names: a number, an alias, or ``"latest"`` (newest non-deleted)."""
     parsed = parse_version_ref(ref)
-    get_model_row(conn, name)
     mv = model_versions
     if parsed == "latest":
         query = (
@@ -124,11 +133,13 @@ def resolve_version(conn: Connection, name: str, ref: int | str) -> ModelVersion
             )
         ).scalar_one_or_none()
         if target is None:
+            require_model(conn, name)
             known = ", ".join(aliases_of(conn, name)) or "none"
             raise AliasNotFoundError(f"model {name!r} has no alias {parsed!r} (aliases: {known})")
         query = sa.select(mv).where(mv.c.name == name, mv.c.version == target)
     row = conn.execute(query).one_or_none()
     if row is None:
+        require_model(conn, name)
         raise ModelVersionNotFoundError(f"model {name!r} has no version {ref!r}")
     return version_from_row(conn, row)
 

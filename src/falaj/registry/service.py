@@ -145,7 +145,20 @@ class RegistryService(Service):
                 flavor=logged.flavor,
                 model_created=bool(created_model),
             )
-            return q.resolve_version(m.conn, name, version)
+            return ModelVersion(
+                name=name,
+                version=version,
+                run_id=logged.run_id,
+                artifact_digest=logged.artifact_digest,
+                flavor=logged.flavor,
+                status="READY",
+                created_by=self.principal.name,
+                created_at=now,
+                description=description,
+                tags=dict(sorted(clean_tags.items())),
+                source_uri=source_uri,
+                updated_at=now,
+            )
 
     def _resolve_logged_model(self, model: LoggedModelLike | str) -> LoggedModelLike:
         if isinstance(model, str):
@@ -162,8 +175,16 @@ class RegistryService(Service):
                     f"model {model!r} is invalid: expected a LoggedModel (from run.log_model) "
                     "or a 'runs:/<run_id>/<name>' URI"
                 )
-        self._links.tracking().get_run(model.run_id)  # the run must exist in this workspace
-        return model
+        # The run must have logged exactly this model in this workspace.
+        stored: LoggedModelLike = self._links.tracking().get_logged_model(
+            f"runs:/{model.run_id}/{model.name}"
+        )
+        if stored.artifact_digest != model.artifact_digest:
+            raise InvalidInputError(
+                f"model {model.name!r} of run {model.run_id} is stored with digest "
+                f"{stored.artifact_digest}, not {model.artifact_digest}"
+            )
+        return stored
 
     def get_version(self, name: str, version_or_alias: int | str) -> ModelVersion:
         """A version by number, by alias (``"champion"``) or ``"latest"``."""
