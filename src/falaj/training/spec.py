@@ -50,6 +50,10 @@ _KEYS = {
 }
 
 
+_CLI_KEYS = {"data", "dataset", "target", "experiment", "study_name", "model_name"}
+"""Fields a YAML spec may carry for ``falaj train hpo`` (where the data is, what to name...)."""
+
+
 def metric_direction(metric: str) -> Literal["minimize", "maximize"]:
     return "minimize" if metric in _MINIMIZE else "maximize"
 
@@ -112,13 +116,11 @@ class SearchSpec:
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSpec:
         if not isinstance(data, Mapping):
             raise SearchSpaceError(f"search spec is {data!r}: expected a mapping")
-        extra = sorted(
-            set(data)
-            - _KEYS
-            - {"dataset", "target", "experiment", "study_name", "model_name", "test_size"}
-        )
+        extra = sorted(set(data) - _KEYS - _CLI_KEYS)
         if extra:
-            raise SearchSpaceError(f"search spec has unknown field(s) {extra}")
+            raise SearchSpaceError(
+                f"search spec has unknown field(s) {extra}: expected {sorted(_KEYS | _CLI_KEYS)}"
+            )
         for required in ("family", "space", "budget"):
             if required not in data:
                 raise SearchSpaceError(f"search spec is missing the required field {required!r}")
