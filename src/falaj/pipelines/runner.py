@@ -139,10 +139,10 @@ class Runner:
     def _try_cache(self, attempt: _Attempt) -> bool:
         if not (self.use_cache and attempt.node.step.options.cache):
             return False
-        hit = self.svc._cached(attempt.key)
+        hit = self.svc.recorder.cached(attempt.key)
         if hit is None:
             return False
-        recorded = self.svc._record_cached(
+        recorded = self.svc.recorder.record_cached(
             self.run_id,
             attempt.node,
             attempt.step_run_id,
@@ -180,8 +180,8 @@ class Runner:
             params=node.params,
             inputs=attempt.inputs,
             attempt=attempt.attempt,
-            opener=self.svc._opener,
-            workspace=self.svc._workspace if self.executor.in_process else None,
+            opener=self.svc.opener,
+            workspace=self.svc.workspace if self.executor.in_process else None,
             keep_values=self.executor.in_process,
         )
         self._emit("started", attempt)
@@ -189,7 +189,7 @@ class Runner:
 
     # -- outcomes ------------------------------------------------------------------------------
     def _succeeded(self, attempt: _Attempt, result: StepResult) -> None:
-        recorded = self.svc._record_step(
+        recorded = self.svc.recorder.record(
             self.run_id,
             attempt.node,
             attempt.step_run_id,
@@ -206,7 +206,7 @@ class Runner:
         self._emit("succeeded", attempt, step_run_id=recorded.id, duration=recorded.duration_s)
 
     def _failed(self, attempt: _Attempt, result: StepResult) -> None:
-        recorded = self.svc._record_step(
+        recorded = self.svc.recorder.record(
             self.run_id,
             attempt.node,
             attempt.step_run_id,

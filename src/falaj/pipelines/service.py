@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -15,21 +14,19 @@ from falaj.governance.service import Service, ServiceContext
 from falaj.pipelines import repository as repo
 from falaj.pipelines.errors import PipelineRunNotFoundError, RunStateError, StepFailedError
 from falaj.pipelines.executors.base import Executor
-from falaj.pipelines.graph import Pipeline, PipelineDef, StepNode
+from falaj.pipelines.graph import Pipeline, PipelineDef
 from falaj.pipelines.materializers import unmaterialize
+from falaj.pipelines.recorder import StepRecorder
 from falaj.pipelines.records import (
-    CACHED,
     FAILED,
     RUNNING,
     SUCCEEDED,
     PipelineRun,
-    StepOutput,
     StepRun,
 )
 from falaj.pipelines.runner import Runner, StepEvent
 from falaj.pipelines.spec import load_pipeline
 from falaj.pipelines.tables import pipeline_runs, step_runs
-from falaj.pipelines.task import StepResult
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import new_id, utcnow
 
@@ -57,6 +54,20 @@ class PipelineService(Service):
         self.artifacts = artifacts
         self._workspace = workspace
         self._opener = opener
+
+    @cached_property
+    def recorder(self) -> StepRecorder:
+        """Records step runs for the runner (outputs, logs, row, cache entry, lineage)."""
+        return StepRecorder(self)
+
+    @property
+    def opener(self) -> Callable[[], Any] | None:
+        """Opens this workspace again (in worker processes), if it can be shared."""
+        return self._opener
+
+    @property
+    def workspace(self) -> Any:
+        return self._workspace
 
     @cached_property
     def schedules(self) -> ScheduleService:
@@ -251,154 +262,6 @@ class PipelineService(Service):
             "pipeline.run.finish", "pipeline_run", run_id, details={"status": status}
         ) as m:
             repo.set_run_status(m.conn, run_id, status, error=error, ended=ended)
-
-    def _cached(self, key: str) -> StepRun | None:
-        with self.store.read() as conn:
-            hit = repo.find_cached(conn, key)
-        if hit is None:
-            return None
-        objects = self.artifacts.objects
-        if not all(objects.exists(o.digest) for o in hit.outputs.values()):
-            return None  # outputs lost from the store: run the step again
-        return hit
-
-    def _record_cached(
-        self,
-        run_id: str,
-        node: StepNode,
-        step_run_id: str,
-        hit: StepRun,
-        input_digests: dict[str, str],
-        executor: str,
-    ) -> StepRun:
-        now = utcnow()
-        values = self._step_values(
-            run_id,
-            node,
-            step_run_id,
-            hit.cache_key,
-            input_digests,
-            CACHED,
-            0,
-            executor,
-            None,
-            None,
-            now,
-            now,
-        )
-        values["cached_from"] = hit.id
-        outputs = list(hit.outputs.values())
-        with self.mutation(
-            "pipeline.step.record",
-            "step_run",
-            step_run_id,
-            details={"step": node.name, "status": CACHED, "cache_key": hit.cache_key},
-        ) as m:
-            repo.insert_step_run(
-                m.conn,
-                principal=self.principal,
-                values=values,
-                outputs=outputs,
-                cacheable=False,
-                links=[],
-            )
-        return self._as_record(values, outputs)
-
-    def _record_step(
-        self,
-        run_id: str,
-        node: StepNode,
-        step_run_id: str,
-        key: str,
-        input_digests: dict[str, str],
-        attempts: list[StepResult],
-        executor: str,
-    ) -> StepRun:
-        last = attempts[-1]
-        logs = "".join(
-            f"--- attempt {i} ---\n{r.logs}" if len(attempts) > 1 else r.logs
-            for i, r in enumerate(attempts, start=1)
-        )
-        if not last.ok and last.error and last.error not in logs:
-            logs += f"{last.error}\n"
-        log_digest = (
-            self.artifacts.put_bytes(logs.encode("utf-8"), media_type="text/plain").digest
-            if logs
-            else None
-        )
-        outputs = []
-        for name, mat in last.outputs.items():
-            info = self.artifacts.put_bytes(mat.data, media_type=mat.media_type)
-            outputs.append(StepOutput(name, info.digest, mat.materializer, mat.media_type))
-        status = SUCCEEDED if last.ok else FAILED
-        values = self._step_values(
-            run_id,
-            node,
-            step_run_id,
-            key,
-            input_digests,
-            status,
-            len(attempts),
-            executor,
-            last.error,
-            log_digest,
-            attempts[0].started_at,
-            last.ended_at,
-        )
-        with self.mutation(
-            "pipeline.step.record",
-            "step_run",
-            step_run_id,
-            details={"step": node.name, "status": status, "cache_key": key},
-        ) as m:
-            repo.insert_step_run(
-                m.conn,
-                principal=self.principal,
-                values=values,
-                outputs=outputs,
-                cacheable=node.step.options.cache,
-                links=last.links,
-            )
-        return self._as_record(values, outputs)
-
-    def _step_values(
-        self,
-        run_id: str,
-        node: StepNode,
-        step_run_id: str,
-        key: str,
-        input_digests: dict[str, str],
-        status: str,
-        attempts: int,
-        executor: str,
-        error: str | None,
-        log_digest: str | None,
-        started: dt.datetime,
-        ended: dt.datetime,
-    ) -> dict[str, Any]:
-        return {
-            "id": step_run_id,
-            "pipeline_run_id": run_id,
-            "step": node.name,
-            "function": node.step.function[:500],
-            "status": status,
-            "cache_key": key,
-            "code_hash": node.step.code_hash,
-            "params": node.params,
-            "inputs": input_digests,
-            "attempts": attempts,
-            "executor": executor,
-            "error": error,
-            "log_digest": log_digest,
-            "cached_from": None,
-            "created_by": self.principal.name,
-            "started_at": started,
-            "ended_at": ended,
-        }
-
-    @staticmethod
-    def _as_record(values: dict[str, Any], outputs: list[StepOutput]) -> StepRun:
-        return StepRun(**values, outputs={o.name: o for o in outputs})
 
     # -- reading -------------------------------------------------------------------------------
     def get_run(self, run_id: str) -> PipelineRun:
