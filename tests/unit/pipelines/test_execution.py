@@ -169,11 +169,19 @@ def test_untrusted_opaque_output_fails_with_a_clear_error(ws: Workspace) -> None
         ws.pipelines.run(p)
 
 
-def test_process_executor_runs_steps_in_child_processes(ws: Workspace) -> None:
-    run = ws.pipelines.run(s.linear, params={"rows": 5}, executor="processes")
-    summary = run.latest("summarize")
-    assert summary is not None
-    assert ws.pipelines.load_output(summary.id) == {"rows": 5, "x_sum": 15}
+def test_process_executor_runs_independent_branches_at_the_same_time(ws: Workspace) -> None:
+    from falaj.pipelines.executors import LocalExecutor
+
+    run = ws.pipelines.run(
+        s.diamond,
+        params={"seconds": 2.0},
+        executor=LocalExecutor(max_workers=2, processes=True),
+        use_cache=False,
+    )
+    joined = run.latest("join")
+    assert joined is not None
+    left, right = ws.pipelines.load_output(joined.id)
+    assert left["start"] < right["end"] and right["start"] < left["end"]
     with ws.store.read() as conn:
         executors = set(conn.execute(sa.select(step_runs.c.executor)).scalars())
     assert executors == {"local-processes"}
