@@ -1,10 +1,13 @@
 """Column profiles: what a dataset version looks like, computed by DuckDB over Arrow or Parquet.
 
-Per column: null rate, distinct count; for numbers min/max/mean/std, quantiles and an equal-width
-histogram (bin edges + counts, reused by anomaly detection and monitoring as the drift
-reference); for categories and booleans the most frequent values with their frequencies (every
-value when there are at most :data:`MAX_CATEGORIES`); for dates and times min and max. DuckDB
-scans columnar data in parallel, so 1M rows x 30 columns profile in seconds.
+Per column: null rate and distinct count (exact up to :data:`EXACT_DISTINCT_ROWS` rows, then a
+HyperLogLog estimate for numbers and dates; always exact for categories). For numbers:
+min/max/mean/std, exact quantiles (linear interpolation) and an equal-width histogram (bin
+edges + counts, reused by anomaly detection and monitoring as the drift reference). For
+categories and booleans: the most frequent values with their counts (every value when there are
+at most :data:`MAX_CATEGORIES`). For dates and times: min and max. DuckDB scans the columnar
+data in parallel in three passes (scalar statistics, every histogram at once, top values per
+category), so 1M rows x 30 columns profile in seconds.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 HISTOGRAM_BINS = 20
 MAX_CATEGORIES = 1000
 TOP_CATEGORIES = 20
+#: above this many rows, numeric and temporal distinct counts are HyperLogLog estimates (~2%)
+EXACT_DISTINCT_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class ColumnProfile:
     top: list[tuple[Any, int]] = field(default_factory=list)
     #: True when ``top`` lists every value (distinct count <= MAX_CATEGORIES)
     top_complete: bool = False
+    #: False when ``distinct_count`` is a HyperLogLog estimate (large numeric/temporal columns)
+    distinct_exact: bool = True
 
     def frequencies(self) -> dict[Any, float]:
         """Share of non-null rows per listed category."""
@@ -121,7 +128,7 @@ def profile_table(table: pa.Table) -> Profile:
     con = duckdb.connect()
     try:
         con.register("falaj_profiled", table)
-        return _profile(con, table.schema)
+        return _profile(con, table.schema, table)
     finally:
         con.close()
 
@@ -162,14 +169,24 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _profile(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Profile:
+def _profile(
+    con: duckdb.DuckDBPyConnection, schema: pa.Schema, table: pa.Table | None = None
+) -> Profile:
+    """Three passes: scalar statistics, all histograms at once, then top values per category.
+
+    Quantiles of an in-memory ``table`` come from numpy's selection (no sort); of a Parquet
+    file from DuckDB's ``quantile_cont``. Both interpolate linearly.
+    """
     kinds = {f.name: column_kind(f.type) for f in schema}
     exprs = {f.name: _value_expr(f.name, f.type) for f in schema}
+    (total,) = con.execute("SELECT count(*) FROM falaj_profiled").fetchone() or (0,)
+    exact = total <= EXACT_DISTINCT_ROWS
     select = ["count(*)"]
-    for i, f in enumerate(schema):
+    for f in schema:
         e, kind = exprs[f.name], kinds[f.name]
-        select += [f"count({e}) AS nn{i}"]
-        select += [f"count(DISTINCT {e}) AS d{i}" if kind != "other" else f"0 AS d{i}"]
+        select.append(f"count({e})")
+        if kind in ("numeric", "temporal"):
+            select.append(f"count(DISTINCT {e})" if exact else f"approx_count_distinct({e})")
         if kind == "numeric":
             qs = ", ".join(str(q) for q in QUANTILES)
             select += [
@@ -177,7 +194,7 @@ def _profile(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Profile:
                 f"max({e})::DOUBLE",
                 f"avg({e})::DOUBLE",
                 f"stddev_samp({e})::DOUBLE",
-                f"quantile_cont({e}, [{qs}])",
+                f"quantile_cont({e}, [{qs}])" if table is None else "NULL",
             ]
         elif kind == "temporal":
             select += [f"min({e})::VARCHAR", f"max({e})::VARCHAR"]
@@ -185,72 +202,105 @@ def _profile(con: duckdb.DuckDBPyConnection, schema: pa.Schema) -> Profile:
     assert row is not None
     total = int(row[0])
     pos = 1
-    columns: dict[str, ColumnProfile] = {}
+    stats: dict[str, dict[str, Any]] = {}
     for f in schema:
         kind = kinds[f.name]
-        non_null, distinct = int(row[pos]), int(row[pos + 1])
-        pos += 2
-        stats: dict[str, Any] = {}
+        item: dict[str, Any] = {"non_null": int(row[pos]), "distinct_count": 0}
+        pos += 1
+        if kind in ("numeric", "temporal"):
+            item["distinct_count"], item["distinct_exact"] = int(row[pos]), exact
+            pos += 1
         if kind == "numeric":
             lo, hi, mean, std, quants = row[pos : pos + 5]
             pos += 5
-            stats = {
-                "min": _finite(lo),
-                "max": _finite(hi),
-                "mean": _finite(mean),
-                "std": _finite(std),
-                "quantiles": (
-                    {str(q): float(v) for q, v in zip(QUANTILES, quants, strict=True)}
-                    if quants is not None
-                    else {}
-                ),
-            }
-            if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
-                stats["histogram"] = _histogram(con, exprs[f.name], float(lo), float(hi))
+            item.update(min=_finite(lo), max=_finite(hi), mean=_finite(mean), std=_finite(std))
+            if table is not None:
+                quants = _quantiles(table.column(f.name))
+            if quants is not None:
+                item["quantiles"] = {
+                    str(q): float(v) for q, v in zip(QUANTILES, quants, strict=True)
+                }
         elif kind == "temporal":
-            stats = {"min": row[pos], "max": row[pos + 1]}
+            item.update(min=row[pos], max=row[pos + 1])
             pos += 2
         elif kind in ("categorical", "boolean"):
-            complete = distinct <= MAX_CATEGORIES
-            stats = {
-                "top": _top(con, exprs[f.name], None if complete else TOP_CATEGORIES),
-                "top_complete": complete,
-            }
+            top, distinct = _top(con, exprs[f.name])
+            item.update(top=top, distinct_count=distinct, top_complete=distinct <= MAX_CATEGORIES)
+        stats[f.name] = item
+    histograms = _histograms(con, {n: (exprs[n], s) for n, s in stats.items()})
+    columns: dict[str, ColumnProfile] = {}
+    for f in schema:
+        item = stats[f.name]
+        non_null = item.pop("non_null")
         columns[f.name] = ColumnProfile(
             name=f.name,
-            kind=kind,
+            kind=kinds[f.name],
             type=str(f.type),
             count=total,
             null_count=total - non_null,
             null_rate=(total - non_null) / total if total else 0.0,
-            distinct_count=distinct,
-            **stats,
+            histogram=histograms.get(f.name),
+            **item,
         )
     return Profile(row_count=total, columns=columns)
 
 
-def _histogram(con: duckdb.DuckDBPyConnection, expr: str, lo: float, hi: float) -> Histogram:
-    if lo == hi:
-        (count,) = con.execute(f"SELECT count({expr}) FROM falaj_profiled").fetchone() or (0,)
-        return Histogram(edges=[lo, hi], counts=[int(count)])
+def _quantiles(column: pa.ChunkedArray) -> list[float] | None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pc.drop_null(column)
+    if not pa.types.is_floating(values.type) and not pa.types.is_integer(values.type):
+        values = values.cast(pa.float64())
+    array = values.to_numpy()
+    if array.dtype.kind == "f":
+        array = array[~np.isnan(array)]
+    if not len(array):
+        return None
+    return [float(v) for v in np.quantile(array, QUANTILES)]
+
+
+def _histograms(
+    con: duckdb.DuckDBPyConnection, columns: dict[str, tuple[str, dict[str, Any]]]
+) -> dict[str, Histogram]:
+    """Equal-width histograms of every numeric column, in one scan."""
     bins = HISTOGRAM_BINS
-    width = (hi - lo) / bins
+    plans: list[tuple[str, float, float, float]] = []
+    select: list[str] = []
+    out: dict[str, Histogram] = {}
+    for name, (expr, item) in columns.items():
+        lo, hi = item.get("min"), item.get("max")
+        if not isinstance(lo, float) or not isinstance(hi, float):
+            continue
+        if lo == hi:
+            out[name] = Histogram(edges=[lo, hi], counts=[int(item["non_null"])])
+            continue
+        width = (hi - lo) / bins
+        plans.append((name, lo, hi, width))
+        select.append(
+            f"histogram(least(greatest(floor(({expr} - {lo!r}::DOUBLE) / {width!r}::DOUBLE)"
+            f"::BIGINT, 0), {bins - 1})) FILTER (WHERE {expr} IS NOT NULL)"
+        )
+    if not plans:
+        return out
+    row = con.execute(f"SELECT {', '.join(select)} FROM falaj_profiled").fetchone()
+    assert row is not None
+    for (name, lo, hi, width), counted in zip(plans, row, strict=True):
+        counts = [0] * bins
+        for b, c in (counted or {}).items():
+            counts[int(b)] = int(c)
+        out[name] = Histogram(edges=[lo + i * width for i in range(bins)] + [hi], counts=counts)
+    return out
+
+
+def _top(con: duckdb.DuckDBPyConnection, expr: str) -> tuple[list[tuple[Any, int]], int]:
+    """The most frequent values (all of them up to MAX_CATEGORIES) and the distinct count."""
     rows = con.execute(
-        f"SELECT least(greatest(floor(({expr} - {lo!r}::DOUBLE) / {width!r}::DOUBLE)::BIGINT, "
-        f"0), {bins - 1}), count(*) FROM falaj_profiled WHERE {expr} IS NOT NULL GROUP BY 1"
+        f"SELECT falaj_v, falaj_n, count(*) OVER () FROM (SELECT {expr} AS falaj_v, "
+        f"count(*) AS falaj_n FROM falaj_profiled WHERE {expr} IS NOT NULL GROUP BY 1) "
+        f"ORDER BY falaj_n DESC, falaj_v LIMIT {MAX_CATEGORIES + 1}"
     ).fetchall()
-    counts = [0] * bins
-    for b, c in rows:
-        counts[int(b)] = int(c)
-    edges = [lo + i * width for i in range(bins)] + [hi]
-    return Histogram(edges=edges, counts=counts)
-
-
-def _top(con: duckdb.DuckDBPyConnection, expr: str, limit: int | None) -> list[tuple[Any, int]]:
-    sql = (
-        f"SELECT {expr}, count(*) FROM falaj_profiled WHERE {expr} IS NOT NULL "
-        "GROUP BY 1 ORDER BY 2 DESC, 1"
-    )
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    return [(v, int(n)) for v, n in con.execute(sql).fetchall()]
+    distinct = int(rows[0][2]) if rows else 0
+    limit = MAX_CATEGORIES if distinct <= MAX_CATEGORIES else TOP_CATEGORIES
+    return [(v, int(n)) for v, n, _ in rows[:limit]], distinct
