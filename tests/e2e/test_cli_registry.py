@@ -110,3 +110,16 @@ def test_models_list_show_and_versions(tmp_path: Path) -> None:
     assert [v["version"] for v in versions] == [2, 1]
     missing = run_falaj(*h, "models", "show", "nope")
     assert missing.code == 3 and "'nope' does not exist" in missing.err
+
+
+def test_demo_registry_and_promotion_stages_run_on_their_own(tmp_path: Path) -> None:
+    r = run_falaj(
+        "demo", "--workdir", str(tmp_path / "demo"),
+        "--only", "registry", "--only", "promotion",
+    )  # fmt: skip
+    assert r.code == 0, r.err[-3000:]
+    assert "registered credit-risk v1" in r.out
+    assert "alias challenger -> v1" in r.out
+    assert "separation of duties" in r.out and "approved by bob (risk-approver)" in r.out
+    assert "gates of credit-risk v1: FAILED" in r.out and "gates of credit-risk v1: PASSED" in r.out
+    assert "promoted v1 to champion" in r.out and "and now? v1" in r.out

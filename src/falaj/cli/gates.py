@@ -53,7 +53,7 @@ def render_report(report: GateReport) -> None:
         evidence = c.evidence
         if c.justification:
             evidence += f"\njustification: {c.justification}"
-        table.add_row(c.kind, c.name, c.expected, str(c.actual), evidence, result)
+        table.add_row(c.kind, c.name, c.expected, c.actual_text(), evidence, result)
     console.print(table)
     if report.passed:
         console.print(f"[bold green]PASSED[/]: all {len(report.conditions)} conditions hold")

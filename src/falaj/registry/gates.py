@@ -29,6 +29,10 @@ class Condition:
     evidence: str
     justification: str | None = None
 
+    def actual_text(self) -> str:
+        """``actual`` for people: numbers to 4 decimals, comparisons as ``name value, ...``."""
+        return _fmt(self.actual)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -123,6 +127,14 @@ def evaluate(policy: Policy, inputs: GateInputs) -> GateReport:
         policy_revision=policy.revision,
         conditions=conditions,
     )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_fmt(v)}" for k, v in value.items())
+    return "-" if value is None else str(value)
 
 
 def _bounds_text(low: float | None, high: float | None) -> str:

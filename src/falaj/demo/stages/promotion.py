@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from falaj.governance.principal import Principal
+from falaj.lineage import Node
 from falaj.registry.errors import SelfApprovalError
 from falaj.store.schema import utcnow
 
@@ -24,16 +25,21 @@ if TYPE_CHECKING:
 
 MODEL = "credit-risk"
 FAIRNESS = """\
-fairness:
+fairness:                  # the same limits as the training stage's fairness audit
   demographic_parity_difference:
     max: 0.25
     justification: >-
-      Interim limit set by the credit risk committee for the 1,000-applicant German sample,
-      whose small groups make tighter limits statistically unreliable; review at 10k applicants.
+      Interim limit of the credit risk committee for the 1,000-applicant German sample;
+      tighter limits are not statistically reliable at this size.
+  equalized_odds_difference:
+    max: 0.35
+    justification: >-
+      Error-rate gaps above 0.35 between groups were judged material in the 2026 model risk
+      review.
 """
 
 
-def _policy(region: str, kinds: set[str]) -> str:
+def _policy(region: str, kinds: set[str], *, has_inputs: bool) -> str:
     text = (
         "# credit-risk promotion policy, owned by the credit risk committee\n"
         "risk: high\n"
@@ -42,6 +48,8 @@ def _policy(region: str, kinds: set[str]) -> str:
     )
     if "fairness" in kinds:
         text += FAIRNESS
+    if has_inputs:
+        text += "validation: {require: passed}   # every input dataset passed its suite\n"
     reports = [k for k in ("evaluation", "fairness", "model_card") if k in kinds]
     if reports:
         text += f"reports: [{', '.join(reports)}]\n"
@@ -54,6 +62,25 @@ def _policy(region: str, kinds: set[str]) -> str:
     )
 
 
+def _bootstrap_champion(ctx: DemoContext, candidate: int) -> None:
+    """Make the registry stage's baseline the champion the candidate must beat (the state of a
+    team that adopts gates with a model already in production)."""
+    baseline = ctx.results.get("registered_version")
+    if not baseline or int(baseline) == candidate:
+        return
+    ws = ctx.ws
+    run = ws.tracking.get_run(ws.registry.get_version(MODEL, int(baseline)).run_id)
+    if "roc_auc" not in run.metrics:
+        return  # nothing to compare the candidate with
+    ws.registry.set_alias(
+        MODEL, "champion", int(baseline), reason="baseline in production before gates existed"
+    )
+    ctx.say(
+        f"champion today: v{baseline} (run ROC AUC {run.metrics['roc_auc']:.3f}), set before the "
+        "gates were adopted; the move is in its alias history"
+    )
+
+
 def _show(ctx: DemoContext, report: GateReport) -> None:
     verdict = "[green]PASSED[/]" if report.passed else "[red]FAILED[/]"
     table = Table(
@@ -61,9 +88,8 @@ def _show(ctx: DemoContext, report: GateReport) -> None:
         title=f"gates of {report.name} v{report.version}: {verdict}",
     )  # fmt: skip
     for c in report.conditions:
-        actual = f"{c.actual:.4f}" if isinstance(c.actual, float) else str(c.actual)
         result = "[green]PASS[/]" if c.passed else "[red]FAIL[/]"
-        table.add_row(c.kind, c.name, c.expected, actual, result)
+        table.add_row(c.kind, c.name, c.expected, c.actual_text(), result)
     ctx.console.print(table)
     for c in report.conditions:
         if c.justification:
@@ -73,8 +99,14 @@ def _show(ctx: DemoContext, report: GateReport) -> None:
 def run(ctx: DemoContext) -> None:
     ws = ctx.ws
     version = int(ctx.results.get("candidate_version") or ctx.results["registered_version"])
+    _bootstrap_champion(ctx, version)
     kinds = {e.kind for e in ws.registry.evidence(MODEL, version)}
-    policy = ws.registry.set_policy(MODEL, _policy(ws.settings.region, kinds))
+    run_id = ws.registry.get_version(MODEL, version).run_id
+    inputs = ws.lineage.upstream(Node("run", run_id), max_depth=1)
+    has_inputs = any(e.source.kind == "dataset_version" for e in inputs)
+    policy = ws.registry.set_policy(
+        MODEL, _policy(ws.settings.region, kinds, has_inputs=has_inputs)
+    )
     ctx.say(f"policy revision {policy.revision} for {MODEL} (risk {policy.risk}):")
     for line in policy.text.splitlines():
         ctx.console.print(f"    [dim]{escape(line)}[/]", highlight=False)
