@@ -155,3 +155,14 @@ def ray_pipeline() -> None:
 
 def dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+@step
+def store_note(ctx: StepContext, text: str) -> dict[str, Any]:
+    info = ctx.ws.artifacts.put_bytes(text.encode(), media_type="text/plain")
+    return {"digest": info.digest, "principal": ctx.ws.principal.name}
+
+
+@pipeline
+def note_pipeline(text: str = "hello") -> None:
+    store_note(text=text)

@@ -185,3 +185,12 @@ def test_process_executor_runs_independent_branches_at_the_same_time(ws: Workspa
     with ws.store.read() as conn:
         executors = set(conn.execute(sa.select(step_runs.c.executor)).scalars())
     assert executors == {"local-processes"}
+
+
+def test_a_step_in_a_child_process_reopens_the_workspace_as_the_same_principal(
+    ws: Workspace,
+) -> None:
+    run = ws.pipelines.run(s.note_pipeline, params={"text": "from a worker"}, executor="processes")
+    out = ws.pipelines.load_output(run.steps[0].id)
+    assert out["principal"] == "alice"
+    assert ws.artifacts.get_bytes(out["digest"]) == b"from a worker"
