@@ -126,3 +126,13 @@ def test_latest_versions_lists_each_dataset_once(any_ws: Workspace) -> None:
     any_ws.datasets.register("a", _credit(shift=2.0))
     any_ws.datasets.register("b", _credit())
     assert [v.id for v in any_ws.datasets.latest_versions()] == ["a@2", "b@1"]
+
+
+def test_concurrent_registers_get_distinct_version_numbers(any_ws: Workspace) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [_credit(shift=float(i)) for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = list(pool.map(lambda f: any_ws.datasets.register("credit", f).id, frames))
+    assert sorted(ids) == ["credit@1", "credit@2", "credit@3", "credit@4"]
+    assert [v.version for v in any_ws.datasets.versions("credit")] == [1, 2, 3, 4]

@@ -11,20 +11,25 @@ from falaj.data.errors import (
     SourceUnavailableError,
     ValidationFailedError,
 )
+from falaj.data.expectations import ColumnSpec, Freshness, RowCheck, Suite
 from falaj.data.sources import CsvSource, DataFrameSource, ParquetSource, Source, SqlSource
 from falaj.data.versions import DatasetDiff, DatasetVersion
 
 __all__ = [
+    "ColumnSpec",
     "CsvSource",
     "DataFrameSource",
     "DatasetDiff",
     "DatasetNotFoundError",
     "DatasetVersion",
     "ExpectationFileError",
+    "Freshness",
     "ParquetSource",
+    "RowCheck",
     "Source",
     "SourceFormatError",
     "SourceUnavailableError",
     "SqlSource",
+    "Suite",
     "ValidationFailedError",
 ]
