@@ -268,3 +268,36 @@ def test_each_policy_set_is_a_new_revision(ws: Workspace) -> None:
     ws.registry.set_policy(MODEL, "risk: high\n")
     policy = ws.registry.policy(MODEL)
     assert (policy.revision, policy.risk, policy.text) == (2, "high", "risk: high\n")
+
+
+def test_champion_gate_on_a_loss_fails_when_it_rises_more_than_allowed(ws: Workspace) -> None:
+    champion = ws.registry.create_version(MODEL, log_model(ws, metrics={"log_loss": 0.50}))
+    ws.registry.set_alias(MODEL, "champion", champion.version, reason="first")
+    worse = ws.registry.create_version(MODEL, log_model(ws, metrics={"log_loss": 0.53}))
+    ws.registry.set_policy(
+        MODEL, "risk: high\nchampion:\n  metrics:\n    log_loss: {max_increase: 0.02}\n"
+    )
+    report = ws.registry.check_gates(MODEL, worse.version)
+    _only_failure(report, "champion")
+    assert report.conditions[0].actual["increase"] == pytest.approx(0.03)
+
+
+def test_metric_with_source_evaluation_ignores_the_run_metrics(ws: Workspace) -> None:
+    version = _register(ws, run_auc=0.95)
+    ws.registry.set_policy(
+        MODEL, "risk: high\nmetrics:\n  roc_auc: {min: 0.9, source: evaluation}\n"
+    )
+    report = ws.registry.check_gates(MODEL, version)
+    _only_failure(report, "metric")
+    assert report.conditions[0].evidence == "no 'roc_auc' in evaluation evidence"
+
+
+def test_two_required_approvals_need_two_distinct_approvers(ws: Workspace) -> None:
+    version = _register(ws)
+    ws.registry.set_policy(MODEL, "risk: high\napprovals: {count: 2, role: risk-approver}\n")
+    _bob(ws).registry.approve(MODEL, version, comment="ok")
+    assert not ws.registry.check_gates(MODEL, version).passed
+    dana = ws.as_principal(Principal("dana", roles=frozenset({"risk-approver"})))
+    dana.registry.approve(MODEL, version, comment="ok too")
+    report = ws.registry.check_gates(MODEL, version)
+    assert report.passed and report.conditions[0].actual == 2

@@ -187,6 +187,8 @@ class _Parser:
             return SafeConstructor().construct_object(node, deep=True)
         except ConstructorError as exc:
             raise self.fail(node, where, f"cannot read value: {exc.problem}") from exc
+        except (ValueError, TypeError, AttributeError) as exc:  # e.g. '!!int x', '!!timestamp x'
+            raise self.fail(node, where, f"cannot read {node.value!r} as {node.tag}") from exc
 
     def mapping(
         self, node: Node, where: str, *, allowed: tuple[str, ...] | None = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from falaj.registry.errors import PolicyParseError
 from falaj.registry.policy import parse_policy
@@ -126,3 +128,24 @@ def test_metric_without_threshold_is_refused() -> None:
 def test_empty_policy_is_refused() -> None:
     with pytest.raises(PolicyParseError, match="the policy is empty"):
         parse_policy("")
+
+
+@pytest.mark.parametrize(
+    "text", ["risk: !!timestamp x", "risk: !!int x", "risk: high\nmetrics:\n  a: {min: !!float b}"]
+)
+def test_explicit_yaml_tags_that_do_not_fit_are_policy_errors(text: str) -> None:
+    with pytest.raises(PolicyParseError, match=r"line \d+: .*cannot read"):
+        parse_policy(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("risk: high\n-[]{},'\"#&*!|>%@`0.5abc\t")), max_size=80)
+)
+def test_any_text_parses_or_fails_with_a_policy_error(text: str) -> None:
+    try:
+        policy = parse_policy(text)
+    except PolicyParseError as exc:
+        assert str(exc).startswith("policy")
+    else:
+        assert policy.risk in ("low", "medium", "high")
