@@ -112,14 +112,19 @@ def falaj_in_process(tmp: Path) -> dict[str, float]:
 
 
 def falaj_processes(tmp: Path) -> dict[str, float]:
-    firsts, cached = [], []
+    firsts, cached, info = [], [], []
     for i in range(3):
         home = tmp / f"cli-{i}"
         subprocess.run([FALAJ, "init", str(home)], check=True, capture_output=True)
         argv = [FALAJ, "--home", str(home), "pipeline", "run", SOURCE]
         firsts.append(_timed_process(argv))
         cached.append(_timed_process(argv))
-    return {"first_s": statistics.median(firsts), "cached_s": statistics.median(cached)}
+        info.append(_timed_process([FALAJ, "--home", str(home), "info"]))
+    return {
+        "first_s": statistics.median(firsts),
+        "cached_s": statistics.median(cached),
+        "info_s": statistics.median(info),
+    }
 
 
 def _ensure_prefect() -> Path | None:
@@ -196,6 +201,10 @@ def main() -> None:
             print(
                 f"{label:<58}{cli[key]:>10.2f}{prefect[key]:>12.2f}{ratio:>8.1f}x   target >= 20x"
             )
+    print(
+        f"{'reference: `falaj info` process (CLI start + workspace open)':<58}"
+        f"{cli['info_s']:>10.2f}"
+    )
     if prefect is None:
         print("Prefect 3 could not be installed into .venv-prefect; no comparison this run.")
 
