@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import numbers
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -184,9 +185,13 @@ def _type_ok(kind: str) -> Callable[[pd.Series], pd.Series]:
                     integral: pd.Series = s.isna() | (np.mod(s, 1) == 0)
                     return integral
                 return pd.Series(True, index=s.index)
-            if kind == "int":
-                return per_value(lambda v: isinstance(v, int) and not isinstance(v, bool))(s)
-            return per_value(lambda v: isinstance(v, int | float) and not isinstance(v, bool))(s)
+
+            def is_number(v: Any) -> bool:
+                if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
+                    return False
+                return kind != "int" or isinstance(v, numbers.Integral) or float(v).is_integer()
+
+            return per_value(is_number)(s)
         if kind == "str":
             if (
                 pt.is_string_dtype(s)

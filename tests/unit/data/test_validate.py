@@ -112,3 +112,12 @@ def test_every_failure_is_collected_in_one_run() -> None:
         ("purpose.in", False),
         ("purpose.required", True),
     ]
+
+
+def test_integral_numbers_of_any_kind_pass_int_and_booleans_do_not() -> None:
+    import numpy as np
+
+    frame = pd.DataFrame({"n": pd.Series([np.int64(3), 4, np.float64(2.0), True], dtype=object)})
+    report = run_suite(frame, Suite.from_dict({"columns": {"n": {"type": "int"}}}), now=NOW)
+    (failure,) = report.failures
+    assert failure.check == "n.type" and list(report.row_reasons) == [3]
