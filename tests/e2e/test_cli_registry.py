@@ -42,6 +42,9 @@ def test_gate_check_exit_codes_follow_the_gates_through_approval_and_promotion(
     assert failing.code == 8, failing.err
     assert "FAIL" in failing.out and "FAILED: 1 of 2 conditions failed" in failing.out
 
+    refused = run_falaj(*h, "promote", "credit-risk", "1", "--reason", "too early")
+    assert refused.code == 8 and "refused: 1 gate condition(s) failed (approvals" in refused.err
+
     own = run_falaj(*h, "approve", "credit-risk", "1", "--comment", "mine")
     assert own.code == 8 and "separation of duties" in own.err
 
