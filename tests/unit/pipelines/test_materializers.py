@@ -54,3 +54,15 @@ def test_pickled_input_is_not_loaded_without_trust() -> None:
     m = materialize(Opaque(5), trusted=True, where="t")
     with pytest.raises(UnsafeOutputError, match="trusted"):
         unmaterialize("pickle", m.data, trusted=False)
+
+
+def test_models_use_the_tracking_flavors() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    model = LogisticRegression().fit(x, [0, 0, 1, 1])
+    m = materialize(model, trusted=False, where="t")
+    assert m.materializer == "model"
+    loaded = unmaterialize("model", m.data, trusted=False)
+    assert loaded.flavor == "sklearn"
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
