@@ -50,7 +50,11 @@ class StepContext:
 
     @property
     def log(self) -> logging.Logger:
-        return logging.getLogger(f"falaj.step.{self.step}")
+        """A logger whose INFO and above records are stored with the step run's logs."""
+        logger = logging.getLogger(f"falaj.step.{self.step}")
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
+        return logger
 
     def start_run(self, experiment: str, **kwargs: Any) -> Any:
         """``ws.start_run`` tagged with this pipeline and step run; linked step_run -> run."""

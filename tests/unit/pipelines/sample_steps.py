@@ -114,7 +114,7 @@ def gated(flag: str = "", counter: str = "") -> None:
 @step
 def with_context(ctx: StepContext, value: int) -> dict[str, Any]:
     ctx.used("dataset_version", "credit@1")
-    ctx.log.warning("context step %s", ctx.step)
+    ctx.log.info("context step %s", ctx.step)
     return {"step_run_id": ctx.step_run_id, "pipeline_run_id": ctx.pipeline_run_id, "value": value}
 
 
