@@ -134,3 +134,14 @@ def test_pipelines_migration_downgrades_and_upgrades_cleanly(db_url: str) -> Non
         assert "p0001" in store.revision()
     finally:
         store.close()
+
+
+def test_step_by_step_run_stays_running_until_every_step_succeeded(any_ws: Workspace) -> None:
+    source = f"{MOD}:diamond"
+    params = {"seconds": 0.0}
+    any_ws.pipelines.run_step(source, "timed", run_key="k2", params=params)
+    left_only = any_ws.pipelines.list_runs(limit=1)[0]
+    assert left_only.status == "RUNNING"
+    any_ws.pipelines.run_step(source, "timed_right", run_key="k2", params=params)
+    last = any_ws.pipelines.run_step(source, "join", run_key="k2", params=params)
+    assert any_ws.pipelines.get_run(last.pipeline_run_id).status == "SUCCEEDED"

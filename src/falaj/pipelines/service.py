@@ -201,6 +201,10 @@ class PipelineService(Service):
                 step=step,
             )
         complete = set(runner.done) >= set(pipe.order)
+        if not complete:
+            # Orchestrators run steps in separate processes: whichever finishes last sees
+            # every other step's committed row and closes the run.
+            complete = set(self._completed(self.get_run(run_id), pipe)) >= set(pipe.order)
         self._finish(run_id, SUCCEEDED if complete else RUNNING, None, ended=complete)
 
     # -- recording -----------------------------------------------------------------------------
