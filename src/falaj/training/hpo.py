@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from falaj.errors import BackendUnavailableError
+from falaj.errors import BackendUnavailableError, FalajError
 from falaj.store.schema import new_id
 from falaj.training.budget import (
     STARTED_ATTR,
@@ -289,7 +289,12 @@ def _run_workers(task: WorkerTask, n_jobs: int, executor: str, ray_address: str 
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
             futures = [pool.submit(run_worker, task, i) for i in range(n_jobs)]
             for f in futures:
-                f.result()
+                try:
+                    f.result()
+                except FalajError:
+                    raise
+                except Exception as exc:  # a worker died or could not join the study
+                    raise TrialError(f"a search worker process failed: {exc}") from exc
         return
     try:
         import ray
@@ -303,4 +308,7 @@ def _run_workers(task: WorkerTask, n_jobs: int, executor: str, ray_address: str 
                 f"cannot reach the Ray cluster at {ray_address or 'local'}: {exc}"
             ) from exc
     remote = ray.remote(num_cpus=1)(run_worker)
-    ray.get([remote.remote(task, i) for i in range(n_jobs)])
+    try:
+        ray.get([remote.remote(task, i) for i in range(n_jobs)])
+    except ray.exceptions.RayError as exc:
+        raise TrialError(f"a search worker on Ray failed: {exc}") from exc

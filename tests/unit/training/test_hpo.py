@@ -183,3 +183,23 @@ def test_xgboost_stays_on_cpu_without_a_visible_cuda_device(monkeypatch, data) -
         "cuda" if estimators.cuda_device_count() > 0 else "cpu"
     )
     estimators.cuda_device_count.cache_clear()
+
+
+def test_xgboost_search_trains_on_the_visible_gpu(ws, data) -> None:
+    from falaj.training.estimators import cuda_device_count
+
+    if cuda_device_count() == 0:
+        pytest.skip("no CUDA device visible (the CPU path is covered above)")
+    X, y = data
+    s = SearchSpec.from_dict(
+        {
+            "family": "xgboost",
+            "space": {"max_depth": {"type": "int", "low": 2, "high": 4}},
+            "fixed_params": {"n_estimators": 20},
+            "budget": {"max_trials": 2},
+            "cv_folds": 2,
+        }
+    )
+    result = run_search(ws, s, X, y, experiment="gpu")
+    assert result.estimator.named_steps["model"].get_params()["device"] == "cuda"
+    assert result.trials == {"COMPLETE": 2}
