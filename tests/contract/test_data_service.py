@@ -136,3 +136,14 @@ def test_concurrent_registers_get_distinct_version_numbers(any_ws: Workspace) ->
         ids = list(pool.map(lambda f: any_ws.datasets.register("credit", f).id, frames))
     assert sorted(ids) == ["credit@1", "credit@2", "credit@3", "credit@4"]
     assert [v.version for v in any_ws.datasets.versions("credit")] == [1, 2, 3, 4]
+
+
+def test_profiles_of_pii_columns_hold_counts_but_no_values(any_ws: Workspace) -> None:
+    frame = _credit().assign(email=[f"person{i}@example.com" for i in range(50)])
+    v = any_ws.datasets.register("credit", frame, classifications={"email": ["pii"]})
+    email = any_ws.datasets.profile(v.id).columns["email"]
+    assert email.redacted and email.distinct_count == 50 and email.null_count == 0
+    assert email.top == [] and email.min is None
+    stored = any_ws.artifacts.get_bytes(v.profile_digest or "")
+    assert b"person1@example.com" not in stored
+    assert any_ws.datasets.profile(v.id).columns["sex"].top  # other columns keep their values

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,8 @@ class ColumnProfile:
     top_complete: bool = False
     #: False when ``distinct_count`` is a HyperLogLog estimate (large numeric/temporal columns)
     distinct_exact: bool = True
+    #: True when values were left out because the column is classified ``pii``
+    redacted: bool = False
 
     def frequencies(self) -> dict[Any, float]:
         """Share of non-null rows per listed category."""
@@ -121,20 +124,24 @@ def column_kind(t: pa.DataType) -> str:
     return "other"
 
 
-def profile_table(table: pa.Table) -> Profile:
-    """Profile an in-memory Arrow table (zero-copy into DuckDB)."""
+def profile_table(table: pa.Table, *, redact: Iterable[str] = ()) -> Profile:
+    """Profile an in-memory Arrow table (zero-copy into DuckDB).
+
+    Columns in ``redact`` keep their counts (nulls, distinct) but no values: no min/max,
+    quantiles, histogram or top categories, so a profile never spreads personal data.
+    """
     import duckdb
 
     con = duckdb.connect()
     try:
         con.register("falaj_profiled", table)
-        return _profile(con, table.schema, table)
+        return _redacted(_profile(con, table.schema, table), redact)
     finally:
         con.close()
 
 
-def profile_parquet(path: str | Path) -> Profile:
-    """Profile a Parquet file without loading it into memory."""
+def profile_parquet(path: str | Path, *, redact: Iterable[str] = ()) -> Profile:
+    """Profile a Parquet file without loading it into memory (``redact``: as for tables)."""
     import duckdb
     import pyarrow.parquet as pq
 
@@ -143,9 +150,27 @@ def profile_parquet(path: str | Path) -> Profile:
     try:
         literal = "'" + str(Path(path)).replace("'", "''") + "'"
         con.execute(f"CREATE VIEW falaj_profiled AS SELECT * FROM read_parquet({literal})")
-        return _profile(con, schema)
+        return _redacted(_profile(con, schema), redact)
     finally:
         con.close()
+
+
+def _redacted(profile: Profile, redact: Iterable[str]) -> Profile:
+    hidden = set(redact)
+    if not hidden & set(profile.columns):
+        return profile
+    columns = {
+        name: (
+            replace(
+                col, min=None, max=None, mean=None, std=None, quantiles={}, histogram=None,
+                top=[], top_complete=False, redacted=True,
+            )
+            if name in hidden
+            else col
+        )
+        for name, col in profile.columns.items()
+    }  # fmt: skip
+    return Profile(row_count=profile.row_count, columns=columns)
 
 
 def _q(name: str) -> str:

@@ -78,7 +78,9 @@ class DatasetService(Service):
             existing = self._find_content(name, result.content_digest)
             if existing is not None:
                 return self._record_duplicate(existing)
-            profile = profile_parquet(result.path)
+            profile = profile_parquet(
+                result.path, redact=[c for c, tags in labels.items() if "pii" in tags]
+            )
             profile_meta = self._artifacts.put_bytes(
                 profile.to_json(), media_type=PROFILE_MEDIA_TYPE
             )
@@ -252,7 +254,7 @@ class DatasetService(Service):
         meta = self.get(name, version)
         if meta.profile_digest is None:
             with self._artifacts.local_path(meta.artifact_digest) as path:
-                return profile_parquet(path)
+                return profile_parquet(path, redact=meta.columns_labelled("pii"))
         return Profile.from_json(self._artifacts.get_bytes(meta.profile_digest))
 
     def diff(self, a: str, b: str) -> DatasetDiff:

@@ -7,6 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from falaj.data.content_hash import ContentHasher
 from falaj.data.sources import ParquetSource
@@ -98,3 +100,38 @@ def test_same_rows_written_differently_register_as_the_same_version(
     assert again.id == first.id == "events@1"
     assert again.content_digest == first.content_digest
     assert [v.version for v in ws.datasets.versions("events")] == [1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(-(2**31), 2**31 - 1)),
+            st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+            st.one_of(st.none(), st.text(max_size=8)),
+            st.one_of(st.none(), st.booleans()),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    first=st.integers(1, 61),
+    second=st.integers(1, 61),
+)
+def test_any_data_hashes_the_same_under_any_chunking(
+    values: list[tuple[object, ...]], first: int, second: int
+) -> None:
+    table = pa.table(
+        {
+            "i": pa.array([v[0] for v in values], pa.int64()),
+            "f": pa.array([v[1] for v in values], pa.float64()),
+            "s": pa.array([v[2] for v in values], pa.string()),
+            "b": pa.array([v[3] for v in values], pa.bool_()),
+        }
+    )
+    assert _digest(table, first) == _digest(table, second)
+    assert _digest(table, first) == _digest(table.cast(_wide(table.schema)), second)
+
+
+def _wide(schema: pa.Schema) -> pa.Schema:
+    swap = {pa.string(): pa.large_string(), pa.int64(): pa.int32()}
+    return pa.schema([pa.field(f.name, swap.get(f.type, f.type)) for f in schema])
