@@ -194,6 +194,9 @@ def resume_cmd(
     no_cache: bool = typer.Option(False, "--no-cache"),
     executor: str = typer.Option("local", help="local | processes | ray"),
     workers: int = typer.Option(4, min=1),
+    force: bool = typer.Option(
+        False, "--force", help="Also resume a run left RUNNING by a process that died."
+    ),
 ) -> None:
     """Resume a failed run from its failed step, reusing the steps that succeeded."""
     _importable_cwd()
@@ -208,6 +211,7 @@ def resume_cmd(
                     executor=_executor(executor, workers),
                     use_cache=not no_cache,
                     on_event=view,
+                    force=force,
                 )
         except StepFailedError as exc:
             _print_run(ws.pipelines.get_run(exc.run_id))

@@ -105,10 +105,19 @@ class PipelineService(Service):
         executor: ExecutorLike = None,
         use_cache: bool = True,
         on_event: Callable[[StepEvent], None] | None = None,
+        force: bool = False,
     ) -> PipelineRun:
-        """Re-run a FAILED run from its failed step(s), reusing what already succeeded."""
+        """Re-run a FAILED run from its failed step(s), reusing what already succeeded.
+
+        ``force`` also resumes a run left RUNNING by a process that died.
+        """
         run = self.get_run(run_id)
-        if run.status != FAILED:
+        if run.status == RUNNING and not force:
+            raise RunStateError(
+                f"pipeline run {run_id} is RUNNING; if the process running it died, resume "
+                "it with force=True (CLI: --force)"
+            )
+        if run.status not in (FAILED, RUNNING):
             raise RunStateError(
                 f"pipeline run {run_id} is {run.status}; only a FAILED run can be resumed"
             )

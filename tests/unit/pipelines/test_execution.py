@@ -194,3 +194,20 @@ def test_a_step_in_a_child_process_reopens_the_workspace_as_the_same_principal(
     out = ws.pipelines.load_output(run.steps[0].id)
     assert out["principal"] == "alice"
     assert ws.artifacts.get_bytes(out["digest"]) == b"from a worker"
+
+
+def test_a_run_left_running_is_resumed_only_when_forced(ws: Workspace, counter: str) -> None:
+    import sqlalchemy as sa
+
+    from falaj.pipelines.tables import pipeline_runs
+
+    run = ws.pipelines.run(s.linear, params={"counter": counter})
+    with ws.store.transaction() as conn:  # as if its process had died mid-run
+        conn.execute(
+            sa.update(pipeline_runs).where(pipeline_runs.c.id == run.id).values(status="RUNNING")
+        )
+    with pytest.raises(RunStateError, match="force=True"):
+        ws.pipelines.resume(run.id)
+    resumed = ws.pipelines.resume(run.id, force=True)
+    assert resumed.status == "SUCCEEDED"
+    assert executions(counter) == 2  # nothing re-ran: every step had succeeded
