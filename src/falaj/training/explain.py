@@ -6,9 +6,10 @@
   LightGBM, XGBoost); contributions in the model's raw output (log-odds for classifiers);
 - ``linear``: ``shap.LinearExplainer`` for linear models (log-odds for logistic regression),
   with a background sample;
-- ``permutation``: ``shap.PermutationExplainer`` on the whole model for anything else, with a
-  budget of model evaluations per row (``sample_budget``); contributions in predicted
-  probability (classifiers) or predicted value.
+- ``permutation``: sampled-permutation Shapley values (the algorithm of SHAP's permutation
+  explainer, antithetic pairs, computed here on the input frame as is) on the whole model for
+  anything else, with a budget of coalitions per row (``sample_budget``); contributions in
+  predicted probability (classifiers) or predicted value.
 
 For a ``Pipeline`` whose first steps transform the data (a ``ColumnTransformer`` with one-hot
 encoding...), tree and linear explainers run on the transformed matrix and the contributions of
@@ -333,44 +334,51 @@ def _xgboost(
 def _permutation(
     model: Any, bg: pd.DataFrame, columns: list[str], dtypes: Any, budget: int, seed: int
 ) -> Explainer:
-    """Model-agnostic: categories become integer codes for SHAP's masker, decoded for the model."""
-    import shap
+    """Model-agnostic Shapley values by sampled feature permutations (interventional).
 
+    Each permutation walks the columns in a random order, switching the background rows' value
+    of one column at a time to the explained row's value; a column's contribution is the change
+    in the mean prediction when it switched. Permutations come in antithetic pairs (an order and
+    its reverse). Every permutation's contributions add up to ``f(row) - mean f(background)``,
+    so the averages do too. ``budget`` caps the coalitions (model calls over the background
+    sample) per explained row; one permutation costs ``len(columns) + 1``. Works on the input
+    frame as is (categorical columns included) with one batched prediction per row.
+    """
     raw = getattr(model, "raw", model)
-    categories = {
-        c: pd.Index(pd.unique(bg[c].astype("string").fillna("<missing>")))
-        for c in columns
-        if not pd.api.types.is_numeric_dtype(bg[c])
-    }
-
-    def encode(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
-        out = frame.copy()
-        for c, cats in categories.items():
-            codes = cats.get_indexer(pd.Index(out[c].astype("string").fillna("<missing>")))
-            out[c] = np.where(codes < 0, len(cats), codes)  # unseen category: its own code
-        return out.to_numpy(dtype=np.float64)
-
-    def decode(matrix: np.ndarray[Any, Any]) -> pd.DataFrame:
-        frame = pd.DataFrame(matrix, columns=columns)
-        for c, cats in categories.items():
-            values = np.append(cats.to_numpy(dtype=object), "<unseen>")
-            frame[c] = values[frame[c].to_numpy().astype(int)]
-        return frame.astype(dict(dtypes))
-
     has_proba = hasattr(raw, "predict_proba")
+    d, m = len(columns), len(bg)
+    n_perm = max(2, 2 * (budget // (2 * (d + 1))))
+    rng = np.random.default_rng(seed)
+    orders: list[np.ndarray[Any, Any]] = []
+    for _ in range(n_perm // 2):
+        order = rng.permutation(d)
+        orders.extend([order, order[::-1]])
+    base_rows = bg[columns].reset_index(drop=True)
 
-    def predict(matrix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        frame = decode(matrix)
+    def predict(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
         out = raw.predict_proba(frame)[:, 1] if has_proba else raw.predict(frame)
         return np.asarray(out, dtype=np.float64)
 
-    masker = shap.maskers.Independent(encode(bg), max_samples=len(bg))
-    inner = shap.PermutationExplainer(predict, masker, seed=seed)
-    max_evals = max(budget, 2 * len(columns) + 1)
-    base_value = float(np.mean(predict(encode(bg))))
+    base_value = float(np.mean(predict(base_rows)))
+
+    def explain_row(row: pd.Series[Any]) -> np.ndarray[Any, Any]:
+        # coalition k of permutation p: the first k columns of the order take the row's value
+        blocks = []
+        for order in orders:
+            for k in range(d + 1):
+                block = base_rows.copy()
+                for j in order[:k]:
+                    block[columns[j]] = row[columns[j]]
+                blocks.append(block)
+        preds = predict(pd.concat(blocks, ignore_index=True).astype(dtypes))
+        means = preds.reshape(len(orders), d + 1, m).mean(axis=2)
+        contrib = np.zeros(d)
+        for p, order in enumerate(orders):
+            contrib[order] += np.diff(means[p])
+        return contrib / len(orders)
 
     def compute(frame: pd.DataFrame) -> Any:
-        return np.asarray(inner(encode(frame), max_evals=max_evals, silent=True).values)
+        return np.vstack([explain_row(frame.iloc[i]) for i in range(len(frame))])
 
     output = "probability" if has_proba else "prediction"
     return Explainer("permutation", output, columns, dtypes, compute, base_value)

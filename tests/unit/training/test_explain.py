@@ -122,3 +122,16 @@ def test_evidence_summary_lists_top_features(data) -> None:
     summary = explanation.evidence_summary(k=2)
     assert summary["top_features"][0] == "signal"
     assert len(summary["top_features"]) == 2
+
+
+def test_permutation_values_are_exact_for_an_additive_model() -> None:
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(80, 4)), columns=["a", "b", "c", "d"])
+    model = LinearRegression().fit(X, X @ np.array([1.0, -2.0, 0.5, 0.0]) + 3)
+    explainer = build_explainer(model, X, method="permutation", sample_budget=10)
+    assert explainer.method == "permutation" and explainer.output == "prediction"
+    contrib = explainer.explain_one(X.iloc[5])
+    expected = model.coef_ * (X.iloc[5].to_numpy() - X.mean().to_numpy())
+    assert [contrib[c] for c in "abcd"] == pytest.approx(list(expected), abs=1e-9)
