@@ -132,3 +132,46 @@ def test_explainer_for_serving_explains_one_row(registered) -> None:
     assert set(contributions) == {"income", "debt", "sex"}
     margin = pipe.decision_function(X.iloc[[0]])[0]
     assert explainer.base_value + sum(contributions.values()) == pytest.approx(margin, abs=1e-6)
+
+
+def test_bad_input_is_refused_and_changes_nothing(registered) -> None:
+    from falaj.training.errors import EvaluationInputError, FairnessPolicyError
+
+    ws, mv, _ = registered
+    X_test, y_test = _data(50, 4)
+    artifacts_before = len(ws.artifacts.list(limit=1000))
+    with pytest.raises(EvaluationInputError, match=r"\['region'\]"):
+        ws.training.evaluate("credit-risk", mv.version, X_test, y_test, slices=["region"])
+    with pytest.raises(FairnessPolicyError, match="min_group_size"):
+        ws.training.audit_fairness(
+            "credit-risk", mv.version, X_test, y_test, sensitive_features=["sex"]
+        )
+    assert ws.registry.evidence("credit-risk", mv.version) == []
+    assert len(ws.artifacts.list(limit=1000)) == artifacts_before
+
+
+def test_a_principal_without_the_right_is_refused_before_any_write(any_ws, tmp_path) -> None:
+    from falaj.errors import PermissionDeniedError
+    from falaj.governance.authorization import RoleTable
+    from falaj.governance.principal import Principal
+    from falaj.workspace import Workspace
+
+    X, y = _data(120, 5)
+    pipe = build_pipeline("sklearn.logistic_regression", "classification", {}, X).fit(X, y)
+    with any_ws.start_run("credit") as run:
+        logged = run.log_model(pipe, "model", input_example=X.head(3))
+    mv = any_ws.registry.create_version("credit-risk", logged)
+    policy = RoleTable({"viewer": ["run.", "artifact."]})
+    viewer = Workspace(
+        any_ws.settings,
+        any_ws.store,
+        any_ws.artifacts.objects,
+        Principal("carol", roles=frozenset({"viewer"})),
+        policy,
+        owns_store=False,
+    )
+    with pytest.raises(PermissionDeniedError, match=r"training\.evaluation"):
+        viewer.training.evaluate("credit-risk", mv.version, X, y, n_bootstrap=10)
+    assert any_ws.registry.evidence("credit-risk", mv.version) == []
+    denied = any_ws.audit.list(action="training.evaluation", outcome="denied")
+    assert [e.principal for e in denied] == ["carol"]

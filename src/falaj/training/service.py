@@ -118,7 +118,7 @@ class TrainingService(Service):
         from falaj.training.evaluation import evaluate_classification, evaluate_regression
         from falaj.training.reports.render import evaluation_report
 
-        mv, model = self._load(name, version)
+        mv, model = self._load(name, version, "evaluation")
         frame = _slice_frame(slices, X_test)
         if task == "classification":
             proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
@@ -184,7 +184,7 @@ class TrainingService(Service):
         from falaj.training.fairness import FairnessPolicy, audit_fairness
         from falaj.training.reports.render import fairness_report
 
-        mv, model = self._load(name, version)
+        mv, model = self._load(name, version, "fairness")
         if isinstance(policy, Mapping):
             policy = FairnessPolicy.from_dict(policy)
         if isinstance(sensitive_features, pd.DataFrame | Mapping):
@@ -234,7 +234,7 @@ class TrainingService(Service):
         from falaj.training.explain import explain
         from falaj.training.reports.render import explanation_report
 
-        mv, model = self._load(name, version)
+        mv, model = self._load(name, version, "explanation")
         explanation, _ = explain(
             model.raw,
             X,
@@ -257,7 +257,7 @@ class TrainingService(Service):
         """The per-prediction explainer of a version (``explain_one(row) -> dict``) for serving."""
         from falaj.training.explain import build_explainer
 
-        _, model = self._load(name, version)
+        _, model = self._load(name, version, "explainer")
         return build_explainer(model.raw, background)
 
     # -- model cards ---------------------------------------------------------------------------
@@ -275,6 +275,7 @@ class TrainingService(Service):
 
         registry = self._ws.registry
         mv = registry.get_version(name, version)
+        self._authorize("model_card", f"{mv.name}/{mv.version}")
         evidence = registry.evidence(name, mv.version)
         lineage = self._ws.lineage.upstream(Node("model_version", f"{name}/{mv.version}"))
         approvals = registry.approvals(name, mv.version)
@@ -317,10 +318,22 @@ class TrainingService(Service):
         return facts
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _load(self, name: str, version: int | str) -> tuple[Any, Any]:
+    def _load(self, name: str, version: int | str, kind: str) -> tuple[Any, Any]:
         registry = self._ws.registry
         mv = registry.get_version(name, version)
+        self._authorize(kind, f"{mv.name}/{mv.version}")
         return mv, registry.load_model(name, mv.version)
+
+    def _authorize(self, kind: str, ref: str) -> None:
+        """Refuse before any work or write (a refusal is audited, as in ``mutation``)."""
+        from falaj.errors import PermissionDeniedError
+
+        action = f"training.{kind}"
+        try:
+            self.context.authorizer.check(self.principal, action, f"model_version:{ref}")
+        except PermissionDeniedError as exc:
+            self._record_outside(action, "model_version", ref, "denied", None, exc)
+            raise
 
     def _store(
         self,
