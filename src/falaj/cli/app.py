@@ -59,6 +59,11 @@ _lineage_cli.register(app)
 from falaj.cli import data as _data_cli  # noqa: E402
 
 app.add_typer(_data_cli.app, name="data")
+from falaj.cli import interop as _interop_cli  # noqa: E402
+from falaj.cli import runs as _runs_cli  # noqa: E402
+
+app.add_typer(_runs_cli.app, name="runs")
+app.add_typer(_interop_cli.app, name="import")
 from falaj.cli import training as _training_cli  # noqa: E402
 
 app.add_typer(_training_cli.app, name="train")
