@@ -172,3 +172,10 @@ def test_principal_of_a_workspace_is_recorded_on_writes(any_ws: Workspace) -> No
     meta = bob.artifacts.put_bytes(b"from bob")
     assert meta.created_by == "bob"
     assert any_ws.audit.list(principal="bob")[0].action == "artifact.put"
+
+
+def test_cheap_head_detection_agrees_with_alembic() -> None:
+    from falaj.store.migrate import alembic_heads
+
+    assert head_revisions() == alembic_heads()
+    assert "f0001" not in head_revisions() or head_revisions() == {"f0001"}
