@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Apache Airflow pins many packages, so it lives in its own venv, used only to load exported DAGs.
+AIRFLOW := .venv-airflow/bin/airflow
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test lint typecheck layers unit bench clean venv
@@ -33,7 +35,10 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
-test: lint typecheck layers
+$(AIRFLOW):
+	PYTHON=$(PYTHON) bash scripts/setup-airflow-venv.sh
+
+test: lint typecheck layers $(AIRFLOW)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -43,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) .venv-airflow .venv-prefect .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
