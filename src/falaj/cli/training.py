@@ -30,6 +30,9 @@ _DATASET = typer.Option(None, "--dataset", help="Registered dataset NAME or NAME
 _TARGET = typer.Option(..., "--target", help="Name of the label column.")
 _OUT = typer.Option(None, "--out", help="Also write the HTML and JSON report into this folder.")
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+_TRUSTED = typer.Option(
+    False, "--trusted", help="Load a model logged with trusted=True (e.g. a LightGBM pipeline)."
+)
 
 
 def _frame(ws: Workspace, data: Path | None, dataset: str | None) -> pd.DataFrame:
@@ -173,6 +176,7 @@ def evaluate(
     threshold: float = typer.Option(0.5, "--threshold"),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples."),
     seed: int = typer.Option(0, "--seed"),
+    trusted: bool = _TRUSTED,
     out: Path | None = _OUT,
     as_json: bool = _JSON,
 ) -> None:
@@ -189,6 +193,7 @@ def evaluate(
             slices=slices or None,
             n_bootstrap=bootstrap,
             seed=seed,
+            trusted=trusted,
         )
     if not as_json:
         r = outcome.result
@@ -221,6 +226,7 @@ def fairness(
     intersections: bool = typer.Option(False, "--intersections"),
     threshold: float = typer.Option(0.5, "--threshold", help="Score at which a case is positive."),
     bootstrap: int = typer.Option(500, "--bootstrap"),
+    trusted: bool = _TRUSTED,
     out: Path | None = _OUT,
     as_json: bool = _JSON,
 ) -> None:
@@ -250,6 +256,7 @@ def fairness(
             intersections=intersections,
             threshold=threshold,
             n_bootstrap=bootstrap,
+            trusted=trusted,
         )
     if not as_json:
         r = outcome.result
@@ -292,6 +299,7 @@ def explain(
     sample_budget: int = typer.Option(
         200, "--sample-budget", help="Model evaluations per row (permutation method)."
     ),
+    trusted: bool = _TRUSTED,
     out: Path | None = _OUT,
     as_json: bool = _JSON,
 ) -> None:
@@ -300,7 +308,7 @@ def explain(
         frame = _frame(ws, data, dataset)
         X = _split(frame, target)[0] if target else frame
         outcome = ws.training.explain(
-            model, version, X, max_rows=max_rows, sample_budget=sample_budget
+            model, version, X, max_rows=max_rows, sample_budget=sample_budget, trusted=trusted
         )
     if not as_json:
         e = outcome.result

@@ -223,7 +223,7 @@ def run_search(
                 seed=spec.seed,
             )
             estimator.fit(X, target)
-            logged = parent.log_model(estimator, "model", input_example=X.head(5))
+            logged = _log_model(parent, estimator, X, spec)
     return SearchResult(
         study_name=name,
         parent_run_id=parent.id,
@@ -239,6 +239,20 @@ def run_search(
         model=logged,
         estimator=estimator,
     )
+
+
+def _log_model(parent: Any, estimator: Any, X: pd.DataFrame, spec: SearchSpec) -> Any:
+    from falaj.tracking.errors import UntrustedModelError
+
+    try:
+        return parent.log_model(
+            estimator, "model", input_example=X.head(5), trusted=spec.trusted_model
+        )
+    except UntrustedModelError as exc:
+        raise UntrustedModelError(
+            f"{exc}. For a {spec.family} search, set trusted_model: true in the search spec "
+            "if you trust these types"
+        ) from exc
 
 
 def _best_or_none(study: Any) -> float | None:

@@ -113,12 +113,13 @@ class TrainingService(Service):
         n_bootstrap: int = 1000,
         confidence: float = 0.95,
         seed: int = 0,
+        trusted: bool = False,
     ) -> ReportOutcome:
         """Held-out metrics with intervals (and per slice) of a model version, as evidence."""
         from falaj.training.evaluation import evaluate_classification, evaluate_regression
         from falaj.training.reports.render import evaluation_report
 
-        mv, model = self._load(name, version, "evaluation")
+        mv, model = self._load(name, version, "evaluation", trusted)
         frame = _slice_frame(slices, X_test)
         if task == "classification":
             proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
@@ -174,6 +175,7 @@ class TrainingService(Service):
         n_bootstrap: int = 500,
         confidence: float = 0.95,
         seed: int = 0,
+        trusted: bool = False,
     ) -> ReportOutcome:
         """Fairness audit of a model version's decisions (score >= ``threshold``), as evidence.
 
@@ -184,7 +186,7 @@ class TrainingService(Service):
         from falaj.training.fairness import FairnessPolicy, audit_fairness
         from falaj.training.reports.render import fairness_report
 
-        mv, model = self._load(name, version, "fairness")
+        mv, model = self._load(name, version, "fairness", trusted)
         if isinstance(policy, Mapping):
             policy = FairnessPolicy.from_dict(policy)
         if isinstance(sensitive_features, pd.DataFrame | Mapping):
@@ -229,12 +231,13 @@ class TrainingService(Service):
         sample_budget: int = 200,
         top_k: int = 5,
         seed: int = 0,
+        trusted: bool = False,
     ) -> ReportOutcome:
         """SHAP explanation of a model version over ``X`` (importance, effects), as evidence."""
         from falaj.training.explain import explain
         from falaj.training.reports.render import explanation_report
 
-        mv, model = self._load(name, version, "explanation")
+        mv, model = self._load(name, version, "explanation", trusted)
         explanation, _ = explain(
             model.raw,
             X,
@@ -253,11 +256,13 @@ class TrainingService(Service):
             explanation.evidence_summary(top_k),
         )
 
-    def explainer(self, name: str, version: int | str, background: pd.DataFrame) -> Any:
+    def explainer(
+        self, name: str, version: int | str, background: pd.DataFrame, *, trusted: bool = False
+    ) -> Any:
         """The per-prediction explainer of a version (``explain_one(row) -> dict``) for serving."""
         from falaj.training.explain import build_explainer
 
-        _, model = self._load(name, version, "explainer")
+        _, model = self._load(name, version, "explainer", trusted)
         return build_explainer(model.raw, background)
 
     # -- model cards ---------------------------------------------------------------------------
@@ -318,11 +323,14 @@ class TrainingService(Service):
         return facts
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _load(self, name: str, version: int | str, kind: str) -> tuple[Any, Any]:
+    def _load(
+        self, name: str, version: int | str, kind: str, trusted: bool = False
+    ) -> tuple[Any, Any]:
+        """The version and its loaded model; ``trusted`` as in ``ws.registry.load_model``."""
         registry = self._ws.registry
         mv = registry.get_version(name, version)
         self._authorize(kind, f"{mv.name}/{mv.version}")
-        return mv, registry.load_model(name, mv.version)
+        return mv, registry.load_model(name, mv.version, trusted=trusted)
 
     def _authorize(self, kind: str, ref: str) -> None:
         """Refuse before any work or write (a refusal is audited, as in ``mutation``)."""

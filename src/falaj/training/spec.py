@@ -11,6 +11,7 @@ space:
   n_estimators: {type: int, low: 50, high: 300}
   learning_rate: {type: log, low: 0.01, high: 0.3}
 budget: {max_trials: 20, wall_time_s: 120, cpu_seconds: 300}
+trusted_model: false        # true to log a Pipeline holding LightGBM/XGBoost objects
 parallel: {n_jobs: 2, executor: threads}     # threads | processes | ray
 pruner: {n_startup_trials: 3}
 """
@@ -47,6 +48,7 @@ _KEYS = {
     "pruner",
     "positive_label",
     "refit",
+    "trusted_model",
 }
 
 
@@ -74,6 +76,7 @@ class SearchSpec:
     pruner_startup_trials: int = 3
     positive_label: Any = 1
     refit: bool = True
+    trusted_model: bool = False
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -155,6 +158,7 @@ class SearchSpec:
             pruner_startup_trials=pruner.get("n_startup_trials", 3),
             positive_label=data.get("positive_label", 1),
             refit=bool(data.get("refit", True)),
+            trusted_model=bool(data.get("trusted_model", False)),
         )
 
     @classmethod
@@ -190,4 +194,5 @@ class SearchSpec:
             "pruner": {"n_startup_trials": self.pruner_startup_trials},
             "positive_label": self.positive_label,
             "refit": self.refit,
+            "trusted_model": self.trusted_model,
         }

@@ -203,3 +203,44 @@ def test_xgboost_search_trains_on_the_visible_gpu(ws, data) -> None:
     result = run_search(ws, s, X, y, experiment="gpu")
     assert result.estimator.named_steps["model"].get_params()["device"] == "cuda"
     assert result.trials == {"COMPLETE": 2}
+
+
+@pytest.mark.parametrize(
+    ("family", "space"),
+    [
+        (
+            "lightgbm",
+            {
+                "num_leaves": {"type": "categorical", "choices": [4, 8]},
+                "learning_rate": {"type": "log", "low": 0.05, "high": 0.3},
+            },
+        ),
+        (
+            "xgboost",
+            {
+                "max_depth": {"type": "int", "low": 2, "high": 4},
+                "subsample": {"type": "float", "low": 0.6, "high": 1.0},
+            },
+        ),
+    ],
+)
+def test_lightgbm_and_xgboost_pipelines_are_searched_and_logged(ws, data, family, space) -> None:
+    X, y = data
+    s = SearchSpec.from_dict(
+        {
+            "family": family,
+            "space": space,
+            "fixed_params": {"n_estimators": 15, "n_jobs": 1},
+            "budget": {"max_trials": 2},
+            "cv_folds": 2,
+            "device": "cpu",
+            "trusted_model": True,  # the sklearn flavor's allow-list has no LightGBM/XGBoost
+        }
+    )
+    result = run_search(ws, s, X, y, experiment=family)
+    assert result.trials == {"COMPLETE": 2}
+    assert set(result.best_params) == set(space)
+    loaded = ws.tracking.load_model(result.model, trusted=True)
+    np.testing.assert_allclose(
+        loaded.predict_proba(X)[:, 1], result.estimator.predict_proba(X)[:, 1], rtol=1e-6
+    )
