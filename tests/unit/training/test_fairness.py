@@ -66,10 +66,17 @@ def test_group_metrics_equal_fairlearn_metric_frame(data) -> None:
 
 def test_intersection_is_audited_with_fairlearn_values(data) -> None:
     y, pred, sf = data
-    report = audit_fairness(y, pred, sf, min_group_size=30, intersections=True, n_bootstrap=0)
+    report = audit_fairness(y, pred, sf, min_group_size=30, intersections=True, n_bootstrap=50)
     assert [a.features for a in report.audits] == [("sex",), ("age_group",), ("sex", "age_group")]
     inter = report.audits[2]
     assert len(inter.groups) == 4
+    for group in inter.groups:
+        sex, age = group.group.split(" & ")
+        mask = ((sf["sex"] == sex) & (sf["age_group"] == age)).to_numpy()
+        assert group.count == int(mask.sum())
+        assert group.metrics["selection_rate"] == pytest.approx(pred[mask].mean())
+        lo, hi = group.intervals["selection_rate"]
+        assert lo <= group.metrics["selection_rate"] <= hi
     assert inter.disparities["demographic_parity_difference"] == pytest.approx(
         demographic_parity_difference(y, pred, sensitive_features=sf)
     )
