@@ -22,12 +22,14 @@ class Stage:
 def _stages() -> list[Stage]:
     from falaj.demo.stages import audit_trail, data, foundation, promotion, registry
     from falaj.demo.stages import pipelines as _pipelines_stage
+    from falaj.demo.stages import tracking as _tracking_stage
     from falaj.demo.stages import training as _training_stage
 
     return [
         Stage("foundation", "Store the raw data as a verified artifact", foundation.run),
         Stage("data", "Ingest, profile, validate; quarantine a corrupted batch", data.run),
         # [demo stages: data]
+        Stage("tracking", "Track a training sweep; search and compare runs", _tracking_stage.run),
         # [demo stages: tracking]
         Stage("registry", "Register the model; aliases with history", registry.run),
         Stage(
