@@ -132,13 +132,9 @@ def mlflow_workloads(root: Path, *, full: bool) -> dict[str, float]:
 
     def one_call_each() -> tuple[float, float]:
         with mlflow.start_run(experiment_id=ids["w1"]):
-            t_params, _ = _timed(
-                lambda: [mlflow.log_param(f"p{i}", i) for i in range(N_PARAMS)]
-            )
+            t_params, _ = _timed(lambda: [mlflow.log_param(f"p{i}", i) for i in range(N_PARAMS)])
             t_metrics, _ = _timed(
-                lambda: [
-                    mlflow.log_metric("loss", 1.0 / (i + 1), step=i) for i in range(n_metrics)
-                ]
+                lambda: [mlflow.log_metric("loss", 1.0 / (i + 1), step=i) for i in range(n_metrics)]
             )
         return t_params, t_metrics
 
