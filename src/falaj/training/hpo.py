@@ -31,7 +31,7 @@ from falaj.training.estimators import build_pipeline
 from falaj.training.objective import TrialObjective
 from falaj.training.ports import WorkspaceLike, WorkspaceOpener
 from falaj.training.spec import SearchSpec
-from falaj.training.studies import load_study, open_storage
+from falaj.training.studies import load_study, study_storage
 
 __all__ = ["SearchResult", "encode_target", "run_search", "run_worker"]
 
@@ -116,8 +116,6 @@ def run_search(
     ``opener`` opens the same workspace in another process (needed for the ``processes`` and
     ``ray`` executors). ``progress(n_finished, best_value)`` is called after each trial.
     """
-    import optuna
-
     if not isinstance(X, pd.DataFrame) or X.empty:
         raise EvaluationInputError("X must be a non-empty pandas DataFrame of input columns")
     target = encode_target(y, spec)
@@ -128,111 +126,113 @@ def run_search(
             f"executor {spec.executor!r} needs a workspace opener for its workers"
         )
     name = study_name or f"{experiment}-{new_id()[:8]}"
-    storage = open_storage(ws.settings.metadata_url)
+    with study_storage(ws.settings.metadata_url) as storage:
+        study = _open_study(storage, name, spec)
+        tags = {"falaj.kind": "hpo", "optuna.study": name, "family": spec.family}
+        with ws.start_run(experiment, run_name=name, tags=tags) as parent:
+            if dataset_version_id is not None:
+                parent.log_dataset(dataset_version_id, context="training")
+            parent.log_params(_setup_params(spec))
+            study.set_user_attr("parent_run_id", parent.id)
+            objective = TrialObjective(
+                spec, X, target, experiment=experiment, study_name=name,
+                parent_run_id=parent.id, preprocessor=preprocessor,
+                threaded=spec.executor == "threads" and spec.n_jobs > 1,
+            )  # fmt: skip
+            budget = BudgetCallback(spec.budget)
+            callbacks: list[Any] = [budget]
+            if progress is not None:
+                callbacks.append(lambda s, t: progress(study_counts(s).ran, _best_or_none(s)))
+            if spec.executor == "threads" or spec.n_jobs == 1:
+                objective.ws = ws
+                study.optimize(
+                    objective, n_jobs=spec.n_jobs, timeout=spec.budget.wall_time_s,
+                    callbacks=callbacks, catch=(Exception,), gc_after_trial=False,
+                )  # fmt: skip
+            else:
+                assert opener is not None
+                task = WorkerTask(opener, ws.settings.metadata_url, name, objective)
+                _run_workers(task, spec.n_jobs, spec.executor, ws.settings.ray_address)
+            reason = study.user_attrs.get(STOP_ATTR) or budget.exhausted(study) or "wall_time"
+            record_stop(study, reason)
+            return _conclude(parent, study, spec, reason, X, target, preprocessor)
+
+
+def _open_study(storage: Any, name: str, spec: SearchSpec) -> Any:
+    import optuna
+
     sampler, pruner = _make_sampler_pruner(spec)
     try:
         study = optuna.create_study(
-            study_name=name,
-            storage=storage,
-            sampler=sampler,
-            pruner=pruner,
-            direction=spec.direction,
-            load_if_exists=True,
-        )
+            study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+            direction=spec.direction, load_if_exists=True,
+        )  # fmt: skip
     except ValueError as exc:  # a resumed study with another direction
         raise EvaluationInputError(f"study {name!r} cannot be resumed: {exc}") from exc
     study.set_user_attr(STARTED_ATTR, time.time())
     study.set_user_attr(STOP_ATTR, None)
     study.set_user_attr("spec", spec.as_dict())
-    tags = {"falaj.kind": "hpo", "optuna.study": name, "family": spec.family}
-    with ws.start_run(experiment, run_name=name, tags=tags) as parent:
-        if dataset_version_id is not None:
-            parent.log_dataset(dataset_version_id, context="training")
-        parent.log_params(
-            {
-                "family": spec.family,
-                "metric": spec.metric,
-                "direction": spec.direction,
-                "cv_folds": spec.cv_folds,
-                "executor": spec.executor,
-                "n_jobs": spec.n_jobs,
-                **{f"budget.{k}": v for k, v in spec.budget.as_dict().items() if v is not None},
-                **{f"fixed.{k}": v for k, v in spec.fixed_params.items()},
-            }
+    return study
+
+
+def _setup_params(spec: SearchSpec) -> dict[str, Any]:
+    return {
+        "family": spec.family,
+        "metric": spec.metric,
+        "direction": spec.direction,
+        "cv_folds": spec.cv_folds,
+        "executor": spec.executor,
+        "n_jobs": spec.n_jobs,
+        **{f"budget.{k}": v for k, v in spec.budget.as_dict().items() if v is not None},
+        **{f"fixed.{k}": v for k, v in spec.fixed_params.items()},
+    }
+
+
+def _conclude(
+    parent: Any,
+    study: Any,
+    spec: SearchSpec,
+    reason: str,
+    X: pd.DataFrame,
+    target: np.ndarray[Any, Any],
+    preprocessor: Any,
+) -> SearchResult:
+    """Record the outcome on the parent run, refit and log the best model."""
+    counts = study_counts(study)
+    trials = study.get_trials(deepcopy=False)
+    parent.set_tags(
+        {"stop_reason": reason, **{f"trials.{k}": str(v) for k, v in counts.by_state.items()}}
+    )
+    parent.log_metrics({"cpu_seconds": counts.cpu_seconds, "n_trials": float(counts.ran)})
+    if not any(t.state.name == "COMPLETE" for t in trials):
+        failed = [t for t in trials if t.state.name == "FAIL"]
+        hint = failed[0].system_attrs.get("fail_reason", "") if failed else ""
+        raise TrialError(
+            f"search {study.study_name!r} stopped ({reason}) with no completed trial; "
+            f"{counts.by_state} {hint}".strip()
         )
-        study.set_user_attr("parent_run_id", parent.id)
-        objective = TrialObjective(
-            spec,
-            X,
-            target,
-            experiment=experiment,
-            study_name=name,
-            parent_run_id=parent.id,
-            preprocessor=preprocessor,
-            threaded=spec.executor == "threads" and spec.n_jobs > 1,
-        )
-        budget = BudgetCallback(spec.budget)
-        callbacks: list[Any] = [budget]
-        if progress is not None:
-            callbacks.append(lambda s, t: progress(study_counts(s).ran, _best_or_none(s)))
-        if spec.executor == "threads" or spec.n_jobs == 1:
-            objective.ws = ws
-            study.optimize(
-                objective,
-                n_jobs=spec.n_jobs,
-                timeout=spec.budget.wall_time_s,
-                callbacks=callbacks,
-                catch=(Exception,),
-                gc_after_trial=False,
-            )
-        else:
-            assert opener is not None
-            task = WorkerTask(opener, ws.settings.metadata_url, name, objective)
-            _run_workers(task, spec.n_jobs, spec.executor, ws.settings.ray_address)
-        study = load_study(ws.settings.metadata_url, name)
-        reason = study.user_attrs.get(STOP_ATTR) or budget.exhausted(study) or "wall_time"
-        record_stop(study, reason)
-        counts = study_counts(study)
-        complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-        parent.set_tags(
-            {"stop_reason": reason, **{f"trials.{k}": str(v) for k, v in counts.by_state.items()}}
-        )
-        parent.log_metrics({"cpu_seconds": counts.cpu_seconds, "n_trials": float(counts.ran)})
-        if not complete:
-            failed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "FAIL"]
-            hint = failed[0].system_attrs.get("fail_reason", "") if failed else ""
-            raise TrialError(
-                f"search {name!r} stopped ({reason}) with no completed trial; "
-                f"{counts.by_state} {hint}".strip()
-            )
-        best = study.best_trial
-        parent.log_metric(f"best_{spec.metric}", float(best.value))
-        parent.set_tags(
-            {"best_trial": str(best.number), "best_run_id": str(best.user_attrs.get("run_id", ""))}
-        )
-        parent.log_params({f"best.{k}": v for k, v in best.params.items()})
-        estimator, logged = None, None
-        if spec.refit:
-            estimator = build_pipeline(
-                spec.family,
-                spec.task,
-                {**spec.fixed_params, **best.params},
-                X,
-                preprocessor=preprocessor,
-                device=spec.device,
-                seed=spec.seed,
-            )
-            estimator.fit(X, target)
-            logged = _log_model(parent, estimator, X, spec)
+    best = study.best_trial
+    best_run = str(best.user_attrs.get("run_id", ""))
+    parent.log_metric(f"best_{spec.metric}", float(best.value))
+    parent.set_tags({"best_trial": str(best.number), "best_run_id": best_run})
+    parent.log_params({f"best.{k}": v for k, v in best.params.items()})
+    estimator, logged = None, None
+    if spec.refit:
+        estimator = build_pipeline(
+            spec.family, spec.task, {**spec.fixed_params, **best.params}, X,
+            preprocessor=preprocessor, device=spec.device, seed=spec.seed,
+        )  # fmt: skip
+        estimator.fit(X, target)
+        logged = _log_model(parent, estimator, X, spec)
     return SearchResult(
-        study_name=name,
+        study_name=study.study_name,
         parent_run_id=parent.id,
         metric=spec.metric,
         direction=spec.direction,
         best_value=float(best.value),
         best_params=dict(best.params),
         best_trial=int(best.number),
-        best_run_id=str(best.user_attrs.get("run_id", "")),
+        best_run_id=best_run,
         stop_reason=reason,
         trials=counts.by_state,
         cpu_seconds=counts.cpu_seconds,
@@ -276,22 +276,20 @@ def run_worker(task: WorkerTask, worker: int) -> int:
     """Join the study and run trials until its budget is spent; returns the trials run here."""
     spec = task.objective.spec
     sampler, pruner = _make_sampler_pruner(spec, worker)
-    study = load_study(task.metadata_url, task.study_name, sampler=sampler, pruner=pruner)
-    before = len(study.get_trials(deepcopy=False))
-    ws = task.opener()
-    try:
-        task.objective.ws = ws
-        task.objective.threaded = False
-        study.optimize(
-            task.objective,
-            timeout=spec.budget.wall_time_s,
-            callbacks=[BudgetCallback(spec.budget)],
-            catch=(Exception,),
-            gc_after_trial=False,
-        )
-    finally:
-        ws.close()
-    return len(study.get_trials(deepcopy=False)) - before
+    with study_storage(task.metadata_url) as storage:
+        study = load_study(storage, task.study_name, sampler=sampler, pruner=pruner)
+        before = len(study.get_trials(deepcopy=False))
+        ws = task.opener()
+        try:
+            task.objective.ws = ws
+            task.objective.threaded = False
+            study.optimize(
+                task.objective, timeout=spec.budget.wall_time_s,
+                callbacks=[BudgetCallback(spec.budget)], catch=(Exception,), gc_after_trial=False,
+            )  # fmt: skip
+        finally:
+            ws.close()
+        return len(study.get_trials(deepcopy=False)) - before
 
 
 def _run_workers(task: WorkerTask, n_jobs: int, executor: str, ray_address: str | None) -> None:

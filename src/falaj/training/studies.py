@@ -10,7 +10,8 @@ queue on the write lock instead of failing.
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -19,10 +20,7 @@ from falaj.errors import BackendUnavailableError
 from falaj.store.engine import SQLITE_BUSY_TIMEOUT_MS, masked_url
 from falaj.training.errors import StudyNotFoundError
 
-__all__ = ["load_study", "open_storage", "storage_url"]
-
-_cache: dict[str, Any] = {}
-_lock = threading.Lock()
+__all__ = ["load_study", "open_storage", "storage_url", "study_storage"]
 
 
 def storage_url(metadata_url: str) -> str:
@@ -34,42 +32,46 @@ def storage_url(metadata_url: str) -> str:
 
 
 def open_storage(metadata_url: str) -> Any:
-    """The (cached, per process) Optuna RDBStorage on the workspace's metadata database."""
+    """A new Optuna RDBStorage on the workspace's metadata database (dispose its engine after;
+    :func:`study_storage` does)."""
     import optuna
 
     key = storage_url(metadata_url)
-    with _lock:
-        storage = _cache.get(key)
-        if storage is not None:
-            return storage
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        engine_kwargs: dict[str, Any] = {}
-        if key.startswith("sqlite"):
-            engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        else:
-            engine_kwargs["pool_pre_ping"] = True
-        try:
-            storage = optuna.storages.RDBStorage(key, engine_kwargs=engine_kwargs)
-        except Exception as exc:  # sqlalchemy / optuna errors: the database is the problem
-            raise BackendUnavailableError(
-                f"cannot open the study storage in {masked_url(metadata_url)}: {exc}"
-            ) from exc
-        _cache[key] = storage
-        return storage
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    engine_kwargs: dict[str, Any] = {}
+    if key.startswith("sqlite"):
+        engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    else:
+        engine_kwargs["pool_pre_ping"] = True
+    try:
+        return optuna.storages.RDBStorage(key, engine_kwargs=engine_kwargs)
+    except Exception as exc:  # sqlalchemy / optuna errors: the database is the problem
+        raise BackendUnavailableError(
+            f"cannot open the study storage in {masked_url(metadata_url)}: {exc}"
+        ) from exc
 
 
-def load_study(
-    metadata_url: str, study_name: str, *, sampler: Any = None, pruner: Any = None
-) -> Any:
-    """An existing study by name (raises :class:`StudyNotFoundError`)."""
+@contextmanager
+def study_storage(metadata_url: str) -> Iterator[Any]:
+    """The study storage for the duration of a block; its connections are closed after."""
+    storage = open_storage(metadata_url)
+    try:
+        yield storage
+    finally:
+        storage.engine.dispose()
+
+
+def load_study(storage: Any, study_name: str, *, sampler: Any = None, pruner: Any = None) -> Any:
+    """An existing study by name, from an open storage or a metadata URL (raises
+    :class:`StudyNotFoundError`)."""
     import optuna
 
-    storage = open_storage(metadata_url)
+    where = masked_url(storage) if isinstance(storage, str) else "the study storage"
+    if isinstance(storage, str):
+        storage = open_storage(storage)
     try:
         return optuna.load_study(
             study_name=study_name, storage=storage, sampler=sampler, pruner=pruner
         )
     except KeyError:
-        raise StudyNotFoundError(
-            f"study {study_name!r} does not exist in {masked_url(metadata_url)}"
-        ) from None
+        raise StudyNotFoundError(f"study {study_name!r} does not exist in {where}") from None
