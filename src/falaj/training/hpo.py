@@ -132,7 +132,7 @@ def run_search(
         with ws.start_run(experiment, run_name=name, tags=tags) as parent:
             if dataset_version_id is not None:
                 parent.log_dataset(dataset_version_id, context="training")
-            parent.log_params(_setup_params(spec))
+            parent.log_params({**_setup_params(spec), "train_rows": len(X)})
             study.set_user_attr("parent_run_id", parent.id)
             objective = TrialObjective(
                 spec, X, target, experiment=experiment, study_name=name,
