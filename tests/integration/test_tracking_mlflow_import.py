@@ -68,6 +68,7 @@ def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSto
             )
         client = MlflowClient(uri)
         client.set_terminated(xrun.info.run_id, "FAILED")
+        client.update_registered_model("credit-model", description="Credit default risk")
         client.set_registered_model_alias("credit-model", "champion", "2")
         client.set_registered_model_alias("credit-model", "legacy", "1")
         yield MlflowStore(uri, parent.info.run_id, child.info.run_id, xrun.info.run_id)
@@ -142,6 +143,7 @@ def test_trusted_import_converts_pickles_and_maps_aliases(
     assert report.versions_imported == 2
     by_mlflow = {v.tags["mlflow.version"]: v for v in ws.registry.list_versions("credit-model")}
     assert by_mlflow["1"].flavor == "sklearn"  # re-saved with skops: safe to load from now on
+    assert ws.registry.get_model("credit-model").description == "Credit default risk"
     aliases = ws.registry.aliases("credit-model")
     assert aliases == {"champion": by_mlflow["2"].version, "legacy": by_mlflow["1"].version}
     model = ws.registry.load_model("credit-model", "champion")

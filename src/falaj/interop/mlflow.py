@@ -274,6 +274,7 @@ def _import_registry(
             if created is not None:
                 mapping[number] = created
         _import_aliases(ws, report, model, name, mapping)
+        _import_description(ws, model, name, mapping)
 
 
 def _existing_versions(ws: Workspace, name: str) -> dict[str, int]:
@@ -334,6 +335,14 @@ def _import_aliases(
             continue
         ws.registry.set_alias(name, alias, target, reason="imported from MLflow")
         report.aliases_set += 1
+
+
+def _import_description(ws: Workspace, model: Any, name: str, mapping: dict[str, int]) -> None:
+    description = getattr(model, "description", None) or None
+    if not description or not mapping:
+        return
+    if ws.registry.get_model(name).description != description:
+        ws.registry.set_model_description(name, description)
 
 
 class _Skip(Exception):
