@@ -29,7 +29,11 @@ def test_two_processes_share_one_study_on_postgresql(pg_url, tmp_path, alice) ->
     )
     with Workspace.init(tmp_path / "ws", principal=alice, db_url=pg_url) as ws:
         opener = functools.partial(Workspace.open, settings=ws.settings, principal=alice)
-        result = run_search(ws, spec, X, y, experiment="shared", opener=opener)
+        seen: list[int] = []
+        result = run_search(
+            ws, spec, X, y, experiment="shared", opener=opener,
+            progress=lambda done, best: seen.append(done),
+        )  # fmt: skip
         study = load_study(ws.settings.metadata_url, result.study_name)
         ran = [t for t in study.get_trials() if not t.user_attrs.get("falaj_skipped")]
         workers = {t.user_attrs["worker"] for t in ran}
@@ -40,3 +44,4 @@ def test_two_processes_share_one_study_on_postgresql(pg_url, tmp_path, alice) ->
             run = ws.tracking.get_run(trial.user_attrs["run_id"])
             assert run.parent_id == result.parent_run_id
         assert study.user_attrs["parent_run_id"] == result.parent_run_id
+        assert seen and seen == sorted(seen) and seen[-1] <= 12  # polled while workers ran

@@ -11,6 +11,7 @@ the data and logs the fitted pipeline as the parent run's ``model``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,8 @@ from falaj.training.spec import SearchSpec
 from falaj.training.studies import load_study, study_storage
 
 __all__ = ["SearchResult", "encode_target", "run_search", "run_worker"]
+
+_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,12 @@ def run_search(
             else:
                 assert opener is not None
                 task = WorkerTask(opener, ws.settings.metadata_url, name, objective)
-                _run_workers(task, spec.n_jobs, spec.executor, ws.settings.ray_address)
+                poll = (
+                    None
+                    if progress is None
+                    else (lambda: progress(study_counts(study).ran, _best_or_none(study)))
+                )
+                _run_workers(task, spec.n_jobs, spec.executor, ws.settings.ray_address, poll)
             reason = study.user_attrs.get(STOP_ATTR) or budget.exhausted(study) or "wall_time"
             record_stop(study, reason)
             return _conclude(parent, study, spec, reason, X, target, preprocessor)
@@ -292,14 +300,24 @@ def run_worker(task: WorkerTask, worker: int) -> int:
         return len(study.get_trials(deepcopy=False)) - before
 
 
-def _run_workers(task: WorkerTask, n_jobs: int, executor: str, ray_address: str | None) -> None:
+def _run_workers(
+    task: WorkerTask,
+    n_jobs: int,
+    executor: str,
+    ray_address: str | None,
+    poll: Callable[[], None] | None = None,
+) -> None:
+    """Run ``n_jobs`` workers to the end; ``poll()`` every half second meanwhile (progress)."""
     if executor == "processes":
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor, wait
 
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
             futures = [pool.submit(run_worker, task, i) for i in range(n_jobs)]
+            while wait(futures, timeout=_POLL_S).not_done:
+                if poll is not None:
+                    poll()
             for f in futures:
                 try:
                     f.result()
@@ -321,6 +339,12 @@ def _run_workers(task: WorkerTask, n_jobs: int, executor: str, ray_address: str 
             ) from exc
     remote = ray.remote(num_cpus=1)(run_worker)
     try:
-        ray.get([remote.remote(task, i) for i in range(n_jobs)])
+        refs = [remote.remote(task, i) for i in range(n_jobs)]
+        pending = list(refs)
+        while pending:
+            _, pending = ray.wait(pending, num_returns=len(pending), timeout=_POLL_S)
+            if poll is not None:
+                poll()
+        ray.get(refs)
     except ray.exceptions.RayError as exc:
         raise TrialError(f"a search worker on Ray failed: {exc}") from exc
