@@ -94,6 +94,7 @@ def evaluation_report(
                 x_label=roc.x_label,
                 y_label=roc.y_label,
                 diagonal=True,
+                legend="bottom-right",
             )
         )
     if pr is not None:
@@ -104,6 +105,7 @@ def evaluation_report(
                 title="Precision-recall curve",
                 x_label=pr.x_label,
                 y_label=pr.y_label,
+                legend="bottom-left",
             )
         )
     if cal is not None:

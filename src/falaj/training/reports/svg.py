@@ -53,10 +53,12 @@ def line_chart(
     y_range: tuple[float, float] = (0.0, 1.0),
     diagonal: bool = False,
     markers: bool = False,
+    legend: str = "top-left",
     width: int = 360,
     height: int = 280,
 ) -> str:
-    """Lines over a fixed range (curves in [0, 1] by default), with axes, ticks and a legend."""
+    """Lines over a fixed range (curves in [0, 1] by default), with axes, ticks and a legend
+    (``legend``: top-left, top-right, bottom-left or bottom-right, inside the plot)."""
     left, right, top, bottom = 48, 12, 26, 40
     pw, ph = width - left - right, height - top - bottom
     (x0, x1), (y0, y1) = x_range, y_range
@@ -99,10 +101,10 @@ def line_chart(
                 parts.extend(
                     f'<circle cx="{_fmt(a)}" cy="{_fmt(b)}" r="3" fill="{color}"/>' for a, b in pts
                 )
-        parts.append(
-            f'<rect x="{left + 8}" y="{top + 6 + 14 * i}" width="10" height="3" fill="{color}"/>'
-        )
-        parts.append(_text(left + 22, top + 11 + 14 * i, s.label))
+        lx = left + 8 if legend.endswith("left") else left + pw / 2
+        ly = top + 6 + 14 * i if legend.startswith("top") else top + ph - 14 * (len(series) - i)
+        parts.append(f'<rect x="{_fmt(lx)}" y="{_fmt(ly)}" width="10" height="3" fill="{color}"/>')
+        parts.append(_text(lx + 14, ly + 5, s.label))
     parts.append("</svg>")
     return "".join(parts)
 
