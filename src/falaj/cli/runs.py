@@ -121,7 +121,7 @@ def _resolve(ws: Workspace, run_id: str) -> Run:
     try:
         return ws.tracking.get_run(run_id)
     except RunNotFoundError:
-        if len(run_id) < 6:
+        if len(run_id) < 6 or not all(c in "0123456789abcdef" for c in run_id):
             raise
     matches = [r for r in ws.tracking.search_runs(f"run_id LIKE '{run_id}%'").runs]
     if len(matches) != 1:

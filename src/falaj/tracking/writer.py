@@ -97,8 +97,8 @@ class BatchWriter:
         """Queue rows in order (waiting for room in chunks when the queue is full)."""
         for start in range(0, len(items), self.batch_size):
             chunk = items[start : start + self.batch_size]
-            while len(self._queue) + len(chunk) > self.max_pending:
-                self._wait_for_room()
+            if len(self._queue) + len(chunk) > self.max_pending:
+                self._wait_for_room(len(chunk))
             self._queue.extend(chunk)
             self._wake.set()
         if self._thread is None:
@@ -140,12 +140,13 @@ class BatchWriter:
             thread.join(timeout=10)
 
     # -- the writer's side ---------------------------------------------------------------------
-    def _wait_for_room(self) -> None:
+    def _wait_for_room(self, needed: int = 1) -> None:
+        """Block until ``needed`` more rows fit in the queue (back-pressure)."""
         self._wake.set()
         if self._thread is None:
             self._ensure_thread()
         with self._room:
-            while len(self._queue) >= self.max_pending:
+            while len(self._queue) + needed > self.max_pending:
                 if self._error is not None:
                     raise TrackingWriteError(
                         f"the tracking queue is full ({self.max_pending} rows) and the writer "
