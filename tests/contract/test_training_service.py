@@ -175,3 +175,18 @@ def test_a_principal_without_the_right_is_refused_before_any_write(any_ws, tmp_p
     assert any_ws.registry.evidence("credit-risk", mv.version) == []
     denied = any_ws.audit.list(action="training.evaluation", outcome="denied")
     assert [e.principal for e in denied] == ["carol"]
+
+
+def test_regression_version_is_evaluated_against_sklearn(any_ws) -> None:
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame({"size": rng.normal(100, 20, 200), "rooms": rng.integers(1, 6, 200)})
+    y = 3 * X["size"] + 10 * X["rooms"] + rng.normal(0, 5, 200)
+    pipe = build_pipeline("sklearn.ridge", "regression", {"alpha": 1.0}, X).fit(X, y)
+    with any_ws.start_run("prices") as run:
+        logged = run.log_model(pipe, "model", input_example=X.head(3))
+    mv = any_ws.registry.create_version("prices", logged)
+    out = any_ws.training.evaluate("prices", mv.version, X, y, task="regression", n_bootstrap=50)
+    pred = pipe.predict(X)
+    assert out.result.metrics["rmse"] == pytest.approx(skm.root_mean_squared_error(y, pred))
+    assert out.result.metrics["r2"] == pytest.approx(skm.r2_score(y, pred))
+    assert out.evidence.summary["metrics"]["mae"] == pytest.approx(skm.mean_absolute_error(y, pred))
