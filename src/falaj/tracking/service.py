@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from falaj.tracking.errors import (
     ExperimentNotFoundError,
     ModelNotFoundError,
     RunNotActiveError,
+    RunNotFoundError,
 )
 from falaj.tracking.rows import RUN, TAG, BatchCounts, end_unwritten_run, write_items
 from falaj.tracking.run import ActiveRun
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = ["TrackingService", "parse_model_uri"]
 
+#: how long a missing parent run is waited for (another process may not have written it yet)
+_PARENT_WAIT_S = 3.0
 _open_services: weakref.WeakSet[TrackingService] = weakref.WeakSet()
 _END_RUN = (
     sa.update(runs)
@@ -167,6 +171,9 @@ class TrackingService(RunAttachments):
         return exp
 
     def _check_parent(self, parent_run_id: str) -> None:
+        """The parent must exist. A parent started by another process may still sit in that
+        process's write queue (written within its flush interval), so a missing parent is
+        looked for again for a few seconds before it is refused."""
         if parent_run_id in self._active:
             return
         if not isinstance(parent_run_id, str):
@@ -174,8 +181,15 @@ class TrackingService(RunAttachments):
                 f"parent_run_id {parent_run_id!r} is invalid: expected a run id string"
             )
         self.writer.flush()
-        with self.store.read() as conn:
-            self._require_run(conn, parent_run_id, what="parent_run_id")
+        deadline = time.monotonic() + _PARENT_WAIT_S
+        while True:
+            with self.store.read() as conn:
+                found = conn.execute(sa.select(runs.c.id).where(runs.c.id == parent_run_id)).first()
+            if found is not None:
+                return
+            if time.monotonic() >= deadline:
+                raise RunNotFoundError(f"parent_run_id {parent_run_id!r}: no such run")
+            time.sleep(0.05)
 
     def _end_run(self, run: ActiveRun, status: str, error: str | None) -> None:
         with self.writer.exclusive() as drain:

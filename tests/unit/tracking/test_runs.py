@@ -113,7 +113,37 @@ def test_child_runs_point_at_their_parent(ws: Workspace) -> None:
     assert {c.parent_id for c in children} == {parent.id}
 
 
-def test_unknown_parent_run_is_refused(ws: Workspace) -> None:
+def test_child_run_may_name_a_parent_started_by_another_process(ws: Workspace) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from falaj.workspace import Workspace\n"
+        f"ws = Workspace.open({str(ws.home)!r})\n"
+        "with ws.start_run('hpo', run_name='study') as run:\n"
+        "    print(run.id, flush=True)\n"
+        "    sys.stdin.readline()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        parent_id = proc.stdout.readline().strip()
+        with ws.start_run("hpo", run_name="trial", parent_run_id=parent_id) as child:
+            child.log_metric("auc", 0.7)
+        proc.stdin.write("done\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    assert ws.tracking.get_run(child.id).parent_id == parent_id
+    assert ws.tracking.get_run(parent_id).status == "FINISHED"
+
+
+def test_unknown_parent_run_is_refused(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("falaj.tracking.service._PARENT_WAIT_S", 0.2)
     with pytest.raises(RunNotFoundError, match="parent_run_id 'nope'"):
         ws.start_run("hpo", parent_run_id="nope")
 
