@@ -30,8 +30,8 @@ SPEC: dict[str, Any] = {
     "cv_folds": 3,
     "seed": 7,
     "space": {
-        "n_estimators": {"type": "int", "low": 40, "high": 120, "step": 20},
-        "learning_rate": {"type": "log", "low": 0.03, "high": 0.3},
+        "n_estimators": {"type": "int", "low": 60, "high": 200, "step": 20},
+        "learning_rate": {"type": "log", "low": 0.02, "high": 0.2},
         "max_depth": {"type": "int", "low": 2, "high": 3},
         "subsample": {"type": "float", "low": 0.7, "high": 1.0},
     },
@@ -81,8 +81,10 @@ def run(ctx: DemoContext) -> None:
     frame, dataset_version = _load(ctx)
     X = frame.drop(columns=[TARGET])
     y = frame[TARGET].astype(int)
+    # the tracking stage's split: the baseline's ROC AUC was measured on this same held-out set,
+    # so the promotion gate's "no drop against the champion" compares like with like
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, random_state=7, stratify=y
+        X, y, test_size=0.25, random_state=7, stratify=y
     )
     budget = SPEC["budget"]
     ctx.say(
