@@ -315,6 +315,9 @@ class Workspace:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
+        """Flush buffered tracking writes, then release the store (if this workspace owns it)."""
+        if "tracking" in self.__dict__:
+            self.tracking.flush()
         if self._owns_store:
             self._store.close()
 

@@ -25,6 +25,7 @@ __all__ = ["AuditEvent", "AuditLog", "Outcome", "record_event"]
 
 Outcome = Literal["success", "failure", "denied"]
 _OUTCOMES = ("success", "failure", "denied")
+_INSERT = sa.insert(audit_events)  # built once: record_event is on every write path
 
 
 @dataclass(frozen=True)
@@ -63,19 +64,20 @@ def record_event(
         )
     event_id = new_id()
     conn.execute(
-        sa.insert(audit_events).values(
-            event_id=event_id,
-            occurred_at=utcnow(),
-            principal=principal.name,
-            principal_kind=principal.kind,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id[:300],
-            outcome=outcome,
-            request_id=current_request_id(),
-            region=region,
-            details=details or {},
-        )
+        _INSERT,
+        {
+            "event_id": event_id,
+            "occurred_at": utcnow(),
+            "principal": principal.name,
+            "principal_kind": principal.kind,
+            "action": action,
+            "resource_type": resource_type,
+            "resource_id": resource_id[:300],
+            "outcome": outcome,
+            "request_id": current_request_id(),
+            "region": region,
+            "details": details or {},
+        },
     )
     return event_id
 
