@@ -23,6 +23,13 @@ POSTGRES_ENV = "FALAJ_TEST_POSTGRES_URL"
 REDIS_ENV = "FALAJ_TEST_REDIS_URL"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _mlflow_default_store(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """MLflow's default store is ./mlflow.db: keep any default use inside the test's temp dir."""
+    path = tmp_path_factory.mktemp("mlflow-default") / "mlflow.db"
+    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{path}")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's ~/.falaj or stray FALAJ_* settings."""
