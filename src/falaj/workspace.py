@@ -12,7 +12,7 @@ import datetime as dt
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -28,6 +28,14 @@ from falaj.lineage.graph import LineageService
 from falaj.store.metadata_store import MetadataStore
 from falaj.store.schema import new_id, utcnow
 from falaj.store.tables import workspace_info
+
+if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
+    from falaj.data.service import DatasetService
+    from falaj.pipelines.service import PipelineService
+    from falaj.registry.service import RegistryService
+    from falaj.tracking.run import ActiveRun
+    from falaj.tracking.service import TrackingService
+    from falaj.training.service import TrainingService
 
 __all__ = ["Workspace"]
 
@@ -220,12 +228,6 @@ class Workspace:
     def lineage(self) -> LineageService:
         return LineageService(self.context())
 
-    from typing import TYPE_CHECKING as _TRACKING_TYPES
-
-    if _TRACKING_TYPES:  # the tracking service is imported on first use, not with the workspace
-        from falaj.tracking.run import ActiveRun
-        from falaj.tracking.service import TrackingService
-
     @cached_property
     def tracking(self) -> TrackingService:
         """Experiments, runs, batched logging and run search (``falaj.tracking``)."""
@@ -246,12 +248,6 @@ class Workspace:
             experiment, run_name=run_name, tags=tags, parent_run_id=parent_run_id
         )
 
-    # [capability services: tracking]
-    from typing import TYPE_CHECKING as _REGISTRY_TYPES
-
-    if _REGISTRY_TYPES:  # the registry service is imported on first use, not with the workspace
-        from falaj.registry.service import RegistryService
-
     @cached_property
     def registry(self) -> RegistryService:
         """Registered models, versions, aliases, evidence, gates, approvals (``falaj.registry``)."""
@@ -262,15 +258,9 @@ class Workspace:
             artifacts=self.artifacts,
             lineage=self.lineage,
             tracking=lambda: self.tracking,
-            datasets=lambda: getattr(self, "datasets", None),
+            datasets=lambda: self.datasets,
         )
         return RegistryService(self.context(), links)
-
-    # [capability services: registry]
-    from typing import TYPE_CHECKING as _DATA_TYPES
-
-    if _DATA_TYPES:  # the service module is imported on first use, not with the workspace
-        from falaj.data.service import DatasetService
 
     @cached_property
     def datasets(self) -> DatasetService:
@@ -278,12 +268,6 @@ class Workspace:
         from falaj.data.service import DatasetService
 
         return DatasetService(self.context(), self.artifacts)
-
-    # [capability services: data]
-    from typing import TYPE_CHECKING as _PIPELINE_TYPES
-
-    if _PIPELINE_TYPES:  # imported on first use, not with the workspace
-        from falaj.pipelines.service import PipelineService
 
     @cached_property
     def pipelines(self) -> PipelineService:
@@ -295,12 +279,6 @@ class Workspace:
         opener = partial(Workspace.open, settings=self._settings, principal=self._principal)
         return PipelineService(self.context(), self.artifacts, workspace=self, opener=opener)
 
-    # [capability services: pipelines]
-    from typing import TYPE_CHECKING as _TRAINING_TYPES
-
-    if _TRAINING_TYPES:  # imported on first use, not with the workspace
-        from falaj.training.service import TrainingService
-
     @cached_property
     def training(self) -> TrainingService:
         """HPO, evaluation, fairness audits, explanations, model cards (``falaj.training``)."""
@@ -310,8 +288,6 @@ class Workspace:
 
         opener = partial(Workspace.open, settings=self._settings, principal=self._principal)
         return TrainingService(self.context(), self, opener)
-
-    # [capability services: training]
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:

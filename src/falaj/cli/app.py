@@ -13,7 +13,21 @@ from pathlib import Path
 import click
 import typer
 
-from falaj.cli import artifacts, audit, db, demo, workspace_cmds
+from falaj.cli import (
+    artifacts,
+    audit,
+    data,
+    db,
+    demo,
+    gates,
+    interop,
+    lineage,
+    models,
+    pipeline,
+    runs,
+    training,
+    workspace_cmds,
+)
 from falaj.cli.common import err_console, state
 
 app = typer.Typer(
@@ -41,33 +55,20 @@ def _root(
     st.config = config
 
 
+# Lifecycle order: foundation, data, tracking, registry and gates, pipelines, training.
 workspace_cmds.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(audit.app, name="audit")
+app.add_typer(data.app, name="data")
+app.add_typer(runs.app, name="runs")
+app.add_typer(interop.app, name="import")
+app.add_typer(models.app, name="models")
+gates.register(app)
+pipeline.register(app)
+lineage.register(app)
+app.add_typer(training.app, name="train")
 demo.register(app)
-from falaj.cli import gates as _gates_cli  # noqa: E402
-from falaj.cli import models as _models_cli  # noqa: E402
-
-app.add_typer(_models_cli.app, name="models")
-_gates_cli.register(app)
-from falaj.cli import lineage as _lineage_cli  # noqa: E402
-from falaj.cli import pipeline as _pipeline_cli  # noqa: E402
-
-_pipeline_cli.register(app)
-_lineage_cli.register(app)
-from falaj.cli import data as _data_cli  # noqa: E402
-
-app.add_typer(_data_cli.app, name="data")
-from falaj.cli import interop as _interop_cli  # noqa: E402
-from falaj.cli import runs as _runs_cli  # noqa: E402
-
-app.add_typer(_runs_cli.app, name="runs")
-app.add_typer(_interop_cli.app, name="import")
-from falaj.cli import training as _training_cli  # noqa: E402
-
-app.add_typer(_training_cli.app, name="train")
-# [cli: capability command groups]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,6 @@
-"""The demo's stages, in lifecycle order. Each capability adds its stage here."""
+"""The demo's stages, in lifecycle order. Each capability adds its stage here.
+
+Stages pass results forward through ``ctx.results`` (keys documented in each stage module)."""
 
 from __future__ import annotations
 
@@ -20,30 +22,32 @@ class Stage:
 
 
 def _stages() -> list[Stage]:
-    from falaj.demo.stages import audit_trail, data, foundation, promotion, registry
-    from falaj.demo.stages import pipelines as _pipelines_stage
-    from falaj.demo.stages import tracking as _tracking_stage
-    from falaj.demo.stages import training as _training_stage
+    from falaj.demo.stages import (
+        audit_trail,
+        data,
+        foundation,
+        pipelines,
+        promotion,
+        registry,
+        tracking,
+        training,
+    )
 
     return [
         Stage("foundation", "Store the raw data as a verified artifact", foundation.run),
         Stage("data", "Ingest, profile, validate; quarantine a corrupted batch", data.run),
-        # [demo stages: data]
-        Stage("tracking", "Track a training sweep; search and compare runs", _tracking_stage.run),
-        # [demo stages: tracking]
+        Stage("tracking", "Track a training sweep; search and compare runs", tracking.run),
         Stage("registry", "Register the model; aliases with history", registry.run),
         Stage(
             "pipelines",
             "The lifecycle as a pipeline: cached re-run and lineage",
-            _pipelines_stage.run,
+            pipelines.run,
         ),
-        # [demo stages: pipelines]
         Stage(
             "training",
             "Budgeted HPO, evaluation, fairness audit, SHAP, model card",
-            _training_stage.run,
+            training.run,
         ),
-        # [demo stages: training]
         Stage("promotion", "Gates, approval by a second principal, promotion", promotion.run),
         Stage("audit", "The audit trail of everything above", audit_trail.run),
     ]
