@@ -5,7 +5,9 @@ connection and imports no heavy library::
 
     import falaj
     with falaj.Workspace.init("./ws") as ws:
-        info = ws.artifacts.put_bytes(b"hello", media_type="text/plain")
+        version = ws.datasets.register("loans", dataframe)
+        with ws.start_run("credit") as run:
+            run.log_metric("auc", 0.81)
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ _EXPORTS: dict[str, str] = {
     "AuditEvent": "falaj.governance.audit",
     "Node": "falaj.lineage.graph",
     "Edge": "falaj.lineage.graph",
+    "step": "falaj.pipelines.step",
+    "pipeline": "falaj.pipelines.graph",
+    "StepContext": "falaj.pipelines.context",
+    "Suite": "falaj.data.expectations",
+    "SearchSpec": "falaj.training.spec",
+    "FairnessPolicy": "falaj.training.fairness",
     "FalajError": "falaj.errors",
     "NotFoundError": "falaj.errors",
     "AlreadyExistsError": "falaj.errors",
@@ -49,6 +57,7 @@ __all__ = [
     "ConflictError",
     "Edge",
     "ExecutionError",
+    "FairnessPolicy",
     "FalajError",
     "IntegrityError",
     "InvalidInputError",
@@ -59,15 +68,21 @@ __all__ = [
     "PolicyViolationError",
     "Principal",
     "SchemaError",
+    "SearchSpec",
     "Settings",
+    "StepContext",
+    "Suite",
     "Workspace",
     "__version__",
+    "pipeline",
     "request_scope",
+    "step",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from falaj.artifacts.service import ArtifactInfo
     from falaj.config import Settings
+    from falaj.data.expectations import Suite
     from falaj.errors import (
         AlreadyExistsError,
         BackendUnavailableError,
@@ -87,6 +102,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from falaj.governance.context import request_scope
     from falaj.governance.principal import Principal
     from falaj.lineage.graph import Edge, Node
+    from falaj.pipelines.context import StepContext
+    from falaj.pipelines.graph import pipeline
+    from falaj.pipelines.step import step
+    from falaj.training.fairness import FairnessPolicy
+    from falaj.training.spec import SearchSpec
     from falaj.workspace import Workspace
 
 

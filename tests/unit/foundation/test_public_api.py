@@ -17,6 +17,7 @@ def test_public_api_is_pinned() -> None:
         "ConfigError",
         "ConflictError",
         "Edge",
+        "FairnessPolicy",
         "ExecutionError",
         "FalajError",
         "IntegrityError",
@@ -28,10 +29,15 @@ def test_public_api_is_pinned() -> None:
         "PolicyViolationError",
         "Principal",
         "SchemaError",
+        "SearchSpec",
         "Settings",
+        "StepContext",
+        "Suite",
         "Workspace",
         "__version__",
+        "pipeline",
         "request_scope",
+        "step",
     }
     for name in falaj.__all__:
         assert getattr(falaj, name) is not None
