@@ -75,6 +75,10 @@ def test_input_mistakes_print_one_line_and_no_traceback(tmp_path: Path) -> None:
     again = run_falaj("init", str(tmp_path / "ws"))
     assert again.code == 4 and "already exists" in again.err
 
+    unknown = run_falaj("--home", str(tmp_path / "ws"), "audit", "list", "--nmae", "x")
+    assert unknown.code == 2 and "No such option" in unknown.err
+    assert "Traceback" not in unknown.err
+
 
 def test_db_upgrade_and_current(tmp_path: Path) -> None:
     home = tmp_path / "fresh"

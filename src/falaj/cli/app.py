@@ -10,7 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-import click
 import typer
 
 from falaj.cli import (
@@ -72,23 +71,17 @@ demo.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: runs the app and turns Falaj errors into one-line messages."""
+    """Console entry point: runs the app and turns Falaj errors into one-line messages.
+
+    Usage mistakes (unknown options, missing arguments) are reported by the command-line parser
+    itself with exit code 2; Falaj errors print one red line and exit with their ``exit_code``.
+    """
     from falaj.errors import FalajError
 
     try:
-        code = app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="falaj")
     except FalajError as exc:
         if os.environ.get("FALAJ_DEBUG"):
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    if isinstance(code, int) and code:
-        sys.exit(code)
