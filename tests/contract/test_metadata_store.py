@@ -46,12 +46,47 @@ def test_migrated_schema_matches_declared_tables(db_url: str) -> None:
     try:
         with store.engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"version_table": VERSION_TABLE, "compare_type": False}
+                conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
             )
             diff = [d for d in compare_metadata(context, metadata) if d[0] != "remove_table"]
             assert diff == []
     finally:
         store.close()
+
+
+BRANCHES = ["data", "tracking", "registry", "pipelines"]
+
+
+def _declared_tables(area: str) -> set[str]:
+    module = importlib.import_module(f"falaj.{area}.tables")
+    return {t.name for t in vars(module).values() if isinstance(t, sa.Table)}
+
+
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_each_branch_downgrades_alone_and_upgrades_again_keeping_other_data(
+    db_url: str, branch: str
+) -> None:
+    ours = _declared_tables(branch)
+    store = MetadataStore.connect(db_url, auto_upgrade=True)
+    try:
+        with store.transaction() as conn:
+            store.set_info(conn, "kept", "yes")
+        before = set(store.table_names())
+        assert ours <= before
+        store.downgrade(f"{branch}@-1")
+        after = set(store.table_names())
+        assert before - after == ours  # exactly this area's tables, nobody else's
+        assert _branch_head(branch) not in store.revision()
+        store.upgrade()
+        assert store.revision() == head_revisions()
+        assert set(store.table_names()) == before
+        assert store.get_info("kept") == "yes"
+    finally:
+        store.close()
+
+
+def _branch_head(branch: str) -> str:
+    return {"data": "d0001", "tracking": "t0001", "registry": "r0001", "pipelines": "p0001"}[branch]
 
 
 def test_opening_an_old_schema_without_upgrade_is_refused(db_url: str) -> None:

@@ -111,31 +111,6 @@ def test_schedule_with_bad_cron_is_refused(any_ws: Workspace) -> None:
     assert any_ws.pipelines.schedules.list() == []
 
 
-def test_pipelines_migration_downgrades_and_upgrades_cleanly(db_url: str) -> None:
-    from falaj.store import MetadataStore
-    from falaj.store.migrate import downgrade
-
-    store = MetadataStore.connect(db_url, auto_upgrade=True)
-    try:
-        ours = {
-            "pipeline_runs",
-            "step_runs",
-            "step_outputs",
-            "step_cache",
-            "schedules",
-            "schedule_claims",
-        }
-        assert ours <= set(store.table_names())
-        downgrade(store.engine, "pipelines@-1")
-        assert not ours & set(store.table_names())
-        assert "p0001" not in store.revision()
-        store.upgrade()
-        assert ours <= set(store.table_names())
-        assert "p0001" in store.revision()
-    finally:
-        store.close()
-
-
 def test_step_by_step_run_stays_running_until_every_step_succeeded(any_ws: Workspace) -> None:
     source = f"{MOD}:diamond"
     params = {"seconds": 0.0}

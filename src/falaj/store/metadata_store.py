@@ -96,6 +96,11 @@ class MetadataStore:
         with _unavailable(self._url):
             migrate.upgrade(self._engine, revision, lock_path=self._lock_path)
 
+    def downgrade(self, revision: str) -> None:
+        """Revert to ``revision`` (e.g. ``"data@-1"`` reverts one step of the data branch)."""
+        with _unavailable(self._url):
+            migrate.downgrade(self._engine, revision, lock_path=self._lock_path)
+
     def revision(self) -> set[str]:
         with _unavailable(self._url):
             return migrate.current_heads(self._engine)
