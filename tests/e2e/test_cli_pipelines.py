@@ -96,3 +96,57 @@ def test_unknown_pipeline_source_is_one_clear_line(tmp_path: Path) -> None:
     r = falaj(home, "pipeline", "run", f"{MOD}:nope")
     assert r.code == 3
     assert "has no attribute 'nope'" in r.err and "Traceback" not in r.err
+
+
+def test_malformed_yaml_spec_names_the_line(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    assert run_falaj("init", str(home)).code == 0
+    spec = tmp_path / "broken.yaml"
+    spec.write_text("name: x\nsteps:\n  a: [\n", encoding="utf-8")
+    r = falaj(home, "pipeline", "run", str(spec))
+    assert r.code == 2
+    assert f"pipeline spec {spec}, line 4, column 1: not valid YAML" in r.err
+    assert "Traceback" not in r.err and "<unicode string>" not in r.err
+
+
+def test_runs_with_an_unknown_status_is_refused(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    assert run_falaj("init", str(home)).code == 0
+    r = falaj(home, "pipeline", "runs", "--status", "finished")
+    assert r.code == 2
+    assert "status='finished' is invalid; expected one of RUNNING, SUCCEEDED, FAILED" in r.err
+
+
+def test_export_to_a_folder_or_unwritable_path_is_one_clear_line(tmp_path: Path) -> None:
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    r = falaj(tmp_path, "pipeline", "export", f"{MOD}:linear", "--to", "airflow", "-o", str(folder))
+    assert r.code == 2
+    assert f"--output '{folder}' cannot be written: Is a directory" in r.err
+    assert "Traceback" not in r.err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    target = blocker / "spec.yaml"  # a path below a regular file
+    k = falaj(
+        tmp_path, "pipeline", "export", f"{MOD}:linear", "--to", "kubeflow", "-o", str(target)
+    )
+    assert k.code == 2
+    assert f"cannot write the Kubeflow spec to {target}" in k.err
+    assert "Traceback" not in k.err
+
+
+def test_export_refuses_a_bad_airflow_schedule_or_dag_id(tmp_path: Path) -> None:
+    out = tmp_path / "dag.py"
+    bad_cron = falaj(
+        tmp_path, "pipeline", "export", f"{MOD}:linear", "--to", "airflow", "-o", str(out),
+        "--schedule", "every night",
+    )  # fmt: skip
+    assert bad_cron.code == 2
+    assert "schedule 'every night' is invalid; expected a cron expression" in bad_cron.err
+    bad_id = falaj(
+        tmp_path, "pipeline", "export", f"{MOD}:linear", "--to", "airflow", "-o", str(out),
+        "--dag-id", "my dag!",
+    )  # fmt: skip
+    assert bad_id.code == 2
+    assert "dag_id 'my dag!' is invalid" in bad_id.err
+    assert not out.exists()  # nothing written on a refused export

@@ -293,9 +293,14 @@ def export_cmd(
     if to == "airflow":
         from falaj.pipelines.exporters.airflow import export_airflow
 
-        output.parent.mkdir(parents=True, exist_ok=True)
         text = export_airflow(pipe, dag_id=dag_id, schedule=schedule, home=workspace_home)
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInputError(
+                f"--output {str(output)!r} cannot be written: {exc.strerror or exc}"
+            ) from exc
     elif to == "kubeflow":
         from falaj.pipelines.exporters.kubeflow import export_kubeflow
 

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PipelineService"]
 
+_RUN_STATES = (RUNNING, SUCCEEDED, FAILED)
+
 PipelineLike = Pipeline | PipelineDef | str
 ExecutorLike = Executor | str | None
 
@@ -296,6 +298,10 @@ class PipelineService(Service):
         if pipeline is not None:
             query = query.where(pipeline_runs.c.pipeline == pipeline)
         if status is not None:
+            if status.upper() not in _RUN_STATES:
+                raise InvalidInputError(
+                    f"status={status!r} is invalid; expected one of {', '.join(_RUN_STATES)}"
+                )
             query = query.where(pipeline_runs.c.status == status.upper())
         with self.store.read() as conn:
             return [repo.read_pipeline_run(conn, r, with_steps=False) for r in conn.execute(query)]

@@ -73,6 +73,12 @@ def load_spec(path: str | Path, params: Mapping[str, Any] | None = None) -> Pipe
         raise PipelineNotFoundError(f"pipeline spec {file} does not exist")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise PipelineDefinitionError(
+            f"pipeline spec {file}{where}: not valid YAML: {exc.problem or exc.context}"
+        ) from exc
     except yaml.YAMLError as exc:
         raise PipelineDefinitionError(f"pipeline spec {file} is not valid YAML: {exc}") from exc
     pipe = parse_spec(data, params, where=str(file))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from falaj.errors import BackendUnavailableError
+from falaj.errors import BackendUnavailableError, InvalidInputError
 from falaj.pipelines.exporters.command import step_command
 from falaj.pipelines.graph import Pipeline
 
@@ -70,6 +70,11 @@ def export_kubeflow(
     build.__name__ = "".join(c if c.isalnum() else "_" for c in pipe.name)
     kfp_pipeline = dsl.pipeline(name=pipe.name.replace("_", "-").lower())(build)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(kfp_pipeline, str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        compiler.Compiler().compile(kfp_pipeline, str(target))
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot write the Kubeflow spec to {target}: {exc.strerror or exc}"
+        ) from exc
     return target
