@@ -100,3 +100,13 @@ def test_register_needs_exactly_one_source(tmp_path: Path) -> None:
     run_falaj("init", home)
     r = run_falaj("--home", home, "data", "register", "x")
     assert r.code == 2 and "either a SOURCE" in r.err
+
+
+def test_register_with_a_column_type_for_a_missing_column_is_refused(tmp_path: Path) -> None:
+    home = str(tmp_path / "ws")
+    run_falaj("init", home)
+    path = _csv(tmp_path / "a.csv", 5)
+    r = run_falaj("--home", home, "data", "register", "x", str(path), "--column-type", "zip=string")
+    assert r.code == 2
+    assert "column_types names column(s) ['zip']" in r.err and "Traceback" not in r.err
+    assert "is not registered" in run_falaj("--home", home, "data", "versions", "x").err

@@ -287,6 +287,10 @@ class _Builder:
             if isinstance(value, str) and kind in ("int", "float", "number"):
                 raise self.fail(spec, bound, f"{path}.{bound}", f"expected a number, got {value!r}")
             bounds[bound] = value
+        lo, hi = bounds["min"], bounds["max"]
+        comparable = type(lo) is type(hi) or (_is_number(lo) and _is_number(hi))
+        if lo is not None and hi is not None and comparable and lo > hi:
+            raise self.fail(spec, "max", f"{path}.max", f"{hi!r} is below min {lo!r}")
         allowed = spec.get("in")
         if allowed is not None and not isinstance(allowed, list):
             raise self.fail(spec, "in", f"{path}.in", f"expected a list of values, got {allowed!r}")
@@ -333,7 +337,13 @@ class _Builder:
                 raise self.fail(
                     spec, bound, f"row_count.{bound}", f"expected an integer, got {value!r}"
                 )
+            if value is not None and value < 0:
+                raise self.fail(
+                    spec, bound, f"row_count.{bound}", f"expected an integer >= 0, got {value!r}"
+                )
             out.append(value)
+        if out[0] is not None and out[1] is not None and out[0] > out[1]:
+            raise self.fail(spec, "max", "row_count.max", f"{out[1]!r} is below min {out[0]!r}")
         return out[0], out[1]
 
     def freshness(self, data: dict[Any, Any]) -> Freshness | None:
@@ -354,6 +364,10 @@ class _Builder:
                 f"expected a duration such as 90s, 30m, 12h, 7d or 2w, got {raw!r}",
             )
         return Freshness(column=column, max_age=age)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _duration(raw: Any) -> dt.timedelta | None:

@@ -122,6 +122,12 @@ class CsvSource:
                     parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
                     convert_options=pacsv.ConvertOptions(column_types=types),
                 )
+                unknown = sorted(set(types) - set(reader.schema.names))
+                if unknown:
+                    raise InvalidInputError(
+                        f"column_types names column(s) {unknown} that CSV source {masked} does "
+                        f"not have (columns: {reader.schema.names})"
+                    )
                 yielded = False
                 for batch in reader:
                     yielded = True
@@ -129,10 +135,13 @@ class CsvSource:
                 if not yielded:
                     yield pa.RecordBatch.from_pylist([], schema=reader.schema)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise SourceFormatError(
-                    f"CSV source {masked} does not parse: {exc} (pin the column's type with "
-                    "column_types={'<column>': 'string'} if it changes after the first block)"
-                ) from exc
+                hint = (
+                    " (pin the column's type with column_types={'<column>': 'string'} if it "
+                    "changes after the first block)"
+                    if "conversion error" in str(exc)
+                    else ""
+                )
+                raise SourceFormatError(f"CSV source {masked} does not parse: {exc}{hint}") from exc
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,10 @@ def test_suite_file_is_loaded_by_path(tmp_path: Path) -> None:
         ("suite: x\ncolumns:\n  a: {type: str, colour: red}\n", 3, "columns.a.colour"),
         ("suite: x\ncolumns:\n  a: {regex: '('}\n", 3, "columns.a.regex"),
         ("suite: x\ncolumns: [a, b\n", 3, "not valid YAML"),
+        ("suite: x\nrow_count:\n  min: 10\n  max: 1\n", 4, "row_count.max: 1 is below min 10"),
+        ("suite: x\nrow_count: {min: -1}\n", 2, "row_count.min: expected an integer >= 0"),
+        ("suite: x\ncolumns:\n  a:\n    min: 5\n    max: 1.5\n", 5, "columns.a.max: 1.5 is below"),
+        ("suite: x\ncolumns:\n  d: {min: 2024-02-01, max: 2024-01-01}\n", 3, "columns.d.max"),
     ],
 )
 def test_malformed_suite_names_the_line_and_key(text: str, line: int, fragment: str) -> None:

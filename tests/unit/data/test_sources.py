@@ -67,6 +67,22 @@ def test_csv_cell_that_breaks_the_inferred_type_names_the_fix(tmp_path: Path) ->
     assert frame["n"].iloc[-1] == "not-a-number"
 
 
+def test_column_types_naming_a_column_the_csv_lacks_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(InvalidInputError, match=r"names column\(s\) \['zip'\] .*\['a', 'b'\]"):
+        _rows(CsvSource(str(path), column_types={"zip": "string"}))
+
+
+def test_csv_structure_error_carries_no_column_type_hint(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n1,2\n3\n")
+    with pytest.raises(SourceFormatError) as info:
+        _rows(CsvSource(str(path)))
+    assert "Expected 2 columns, got 1" in str(info.value)
+    assert "column_types" not in str(info.value)
+
+
 def test_missing_file_is_not_found(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="does not exist"):
         _rows(CsvSource(str(tmp_path / "nope.csv")))
