@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from falaj.data.errors import ValidationFailedError
+from falaj.data.errors import DatasetNotFoundError, ValidationFailedError
 from falaj.errors import InvalidInputError
 from falaj.lineage import Node
 from falaj.workspace import Workspace
@@ -120,3 +120,13 @@ def test_quarantine_of_a_dataframe_needs_a_name(any_ws: Workspace) -> None:
 def test_unknown_policy_is_refused(any_ws: Workspace) -> None:
     with pytest.raises(InvalidInputError, match="policy 'ignore'"):
         any_ws.datasets.validate(_loans(), SUITE, policy="ignore")  # type: ignore[arg-type]
+
+
+def test_quarantine_refuses_a_check_that_cannot_be_evaluated(any_ws: Workspace) -> None:
+    v = any_ws.datasets.register("loans", _loans())
+    suite = {**SUITE, "checks": [{"name": "purpose_big", "expr": "purpose > 1"}]}
+    with pytest.raises(ValidationFailedError, match="could not be evaluated: TypeError"):
+        any_ws.datasets.validate(v.id, suite, policy="quarantine")
+    assert any_ws.datasets.validation_status(v.id) == "failed"
+    with pytest.raises(DatasetNotFoundError):
+        any_ws.datasets.get("loans__quarantine")

@@ -363,6 +363,7 @@ def _report(
     rows: dict[str, set[int]] = {d.check: set() for d in defs}
     examples: dict[str, list[Any]] = {d.check: [] for d in defs}
     failed: set[str] = set()
+    errored: set[str] = set()
     if failures is not None:
         for _, row in failures.iterrows():
             check_id = _check_id(row)
@@ -373,6 +374,14 @@ def _report(
             index = row["index"]
             if index is not None and not (isinstance(index, float) and math.isnan(index)):
                 rows[check_id].add(int(index))
+            elif by_id[check_id].row_level:
+                # A row-level check that names no row raised instead of answering (e.g. '>'
+                # between text and numbers): no row can be cleared, so it fails the dataset.
+                errored.add(check_id)
+                if len(examples[check_id]) < MAX_EXAMPLES:
+                    examples[check_id].append(
+                        f"could not be evaluated: {_jsonable(row['failure_case'])}"
+                    )
             elif len(examples[check_id]) < MAX_EXAMPLES and not isinstance(
                 _jsonable(row["failure_case"]), bool
             ):  # a scalar check reports just False; its examples are computed below
@@ -392,7 +401,7 @@ def _report(
                 passed=check_id not in failed,
                 failed_rows=len(positions),
                 examples=sample,
-                row_level=d.row_level,
+                row_level=d.row_level and check_id not in errored,
             )
         )
     return ValidationReport(

@@ -121,3 +121,14 @@ def test_integral_numbers_of_any_kind_pass_int_and_booleans_do_not() -> None:
     report = run_suite(frame, Suite.from_dict({"columns": {"n": {"type": "int"}}}), now=NOW)
     (failure,) = report.failures
     assert failure.check == "n.type" and list(report.row_reasons) == [3]
+
+
+def test_a_check_that_cannot_be_evaluated_fails_the_dataset_not_zero_rows() -> None:
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    suite = Suite.from_dict({"checks": [{"name": "b_positive", "expr": "b > 1"}]})
+    report = run_suite(frame, suite)
+    (failure,) = report.failures
+    assert failure.check == "check.b_positive"
+    assert failure.row_level is False  # no row can be cleared, so quarantine cannot fix it
+    assert failure.examples[0].startswith("could not be evaluated: TypeError(")
+    assert report.row_reasons == {}
