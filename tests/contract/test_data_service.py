@@ -100,6 +100,21 @@ def test_unknown_dataset_and_version_are_not_found(any_ws: Workspace) -> None:
         any_ws.datasets.versions("nope")
 
 
+@pytest.mark.parametrize("version", ["2", 1.5, True, 0])
+def test_a_version_that_is_not_a_positive_integer_is_refused(
+    any_ws: Workspace, version: object
+) -> None:
+    any_ws.datasets.register("credit", _credit())
+    with pytest.raises(InvalidInputError, match="expected an integer >= 1"):
+        any_ws.datasets.get("credit", version)  # type: ignore[arg-type]
+
+
+def test_anomalies_of_a_batch_that_is_not_a_frame_is_refused(any_ws: Workspace) -> None:
+    v = any_ws.datasets.register("credit", _credit())
+    with pytest.raises(InvalidInputError, match="batch of type list is invalid"):
+        any_ws.datasets.detect_anomalies([1, 2], v.id)  # type: ignore[arg-type]
+
+
 def test_profile_is_stored_with_the_version(any_ws: Workspace) -> None:
     v = any_ws.datasets.register("credit", _credit())
     profile = any_ws.datasets.profile(v.id)

@@ -15,10 +15,11 @@ Checks, each with a configurable threshold (:class:`Thresholds`) and a finding i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from falaj.data.profile import ColumnProfile, Profile, profile_table
+from falaj.errors import InvalidInputError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -132,18 +133,46 @@ def _ks(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.max(np.abs(e - a))) if len(e) else 0.0
 
 
+def _thresholds(value: Thresholds | dict[str, float] | None) -> Thresholds:
+    """``Thresholds``, or a dict of some of its fields (the rest keep their defaults)."""
+    if value is None:
+        return Thresholds()
+    if isinstance(value, Thresholds):
+        return value
+    names = [f.name for f in fields(Thresholds)]
+    if not isinstance(value, dict):
+        raise InvalidInputError(
+            f"thresholds {value!r} is invalid: expected Thresholds(...) or a dict with keys {names}"
+        )
+    unknown = sorted(set(value) - set(names))
+    if unknown:
+        raise InvalidInputError(f"thresholds names unknown field(s) {unknown}: expected {names}")
+    for key, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
+            raise InvalidInputError(f"thresholds[{key!r}] = {number!r} is invalid: expected >= 0")
+    return Thresholds(**value)
+
+
 def detect(
     reference: Profile,
     batch: pd.DataFrame,
     *,
-    thresholds: Thresholds | None = None,
+    thresholds: Thresholds | dict[str, float] | None = None,
     reference_id: str | None = None,
     reference_frame: pd.DataFrame | None = None,
 ) -> AnomalyReport:
     """Compare ``batch`` with the ``reference`` profile; ``reference_frame`` adds outliers."""
+    import pandas as pd
     import pyarrow as pa
 
-    t = thresholds or Thresholds()
+    if not isinstance(batch, pd.DataFrame):
+        raise InvalidInputError(
+            f"batch of type {type(batch).__name__} is invalid: expected a pandas DataFrame or a "
+            "dataset version id such as 'orders@4'"
+        )
+    if len(batch.columns) == 0:
+        raise InvalidInputError("the batch has no columns: expected the reference's columns")
+    t = _thresholds(thresholds)
     table = pa.Table.from_pandas(batch, preserve_index=False)
     current = profile_table(table)
     findings: list[Finding] = []

@@ -299,10 +299,14 @@ class DatasetService(Service):
         batch: pd.DataFrame | str,
         reference: str,
         *,
-        thresholds: Thresholds | None = None,
+        thresholds: Thresholds | dict[str, float] | None = None,
         outliers: bool = False,
     ) -> AnomalyReport:
-        """Compare a batch (a DataFrame or a version id) with a reference version's profile."""
+        """Compare a batch (a DataFrame or a version id) with a reference version's profile.
+
+        ``thresholds`` is a :class:`~falaj.data.anomalies.Thresholds` or a dict of some of its
+        fields (``{"psi_alert": 0.3}``); the others keep their defaults.
+        """
         from falaj.data.anomalies import detect
 
         frame = self.load(batch) if isinstance(batch, str) else batch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,9 +101,11 @@ def parse_version_id(ref: str, version: int | None = None) -> tuple[str, int | N
                 f"dataset reference {ref!r} is invalid: expected 'name@<positive integer>'"
             )
         return check_name(name), int(tail)
-    if version is not None and (isinstance(version, bool) or int(version) < 1):
-        raise InvalidInputError(f"dataset version {version!r} is invalid: expected >= 1")
-    return check_name(name), version
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, numbers.Integral) or version < 1
+    ):
+        raise InvalidInputError(f"dataset version {version!r} is invalid: expected an integer >= 1")
+    return check_name(name), None if version is None else int(version)
 
 
 def check_classifications(

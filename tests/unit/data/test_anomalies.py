@@ -3,9 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from falaj.data.anomalies import Thresholds, detect, psi
 from falaj.data.profile import profile_table
+from falaj.errors import InvalidInputError
 
 
 def _batch(seed: int, rows: int = 2000, duration_shift: float = 0.0) -> pd.DataFrame:
@@ -72,6 +74,37 @@ def test_thresholds_are_configurable() -> None:
     lenient = detect(reference, batch, thresholds=Thresholds(psi_warning=5.0, psi_alert=9.0))  # type: ignore[arg-type]
     assert "duration" in strict.flagged_columns
     assert "duration" not in lenient.flagged_columns
+
+
+def test_thresholds_may_be_a_dict_of_some_fields() -> None:
+    _, reference = _reference()
+    batch = _batch(seed=6, duration_shift=1.5)
+    strict = detect(reference, batch, thresholds={"psi_warning": 0.02})  # type: ignore[arg-type]
+    lenient = detect(reference, batch, thresholds={"psi_warning": 5.0, "psi_alert": 9.0})  # type: ignore[arg-type]
+    assert "duration" in strict.flagged_columns
+    assert "duration" not in lenient.flagged_columns
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "message"),
+    [
+        ({"psi": 0.3}, r"unknown field\(s\) \['psi'\]"),
+        ({"psi_alert": -1}, r"thresholds\['psi_alert'\] = -1 is invalid"),
+        (0.3, "thresholds 0.3 is invalid: expected Thresholds"),
+    ],
+)
+def test_malformed_thresholds_are_refused(thresholds: object, message: str) -> None:
+    _, reference = _reference()
+    with pytest.raises(InvalidInputError, match=message):
+        detect(reference, _batch(seed=2), thresholds=thresholds)  # type: ignore[arg-type]
+
+
+def test_a_batch_that_is_not_a_frame_or_has_no_columns_is_refused() -> None:
+    _, reference = _reference()
+    with pytest.raises(InvalidInputError, match="batch of type int is invalid"):
+        detect(reference, 5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="the batch has no columns"):
+        detect(reference, pd.DataFrame())  # type: ignore[arg-type]
 
 
 def test_missing_column_is_an_alert() -> None:
