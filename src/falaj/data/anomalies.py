@@ -150,7 +150,8 @@ def _thresholds(value: Thresholds | dict[str, float] | None) -> Thresholds:
     for key, number in value.items():
         if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
             raise InvalidInputError(f"thresholds[{key!r}] = {number!r} is invalid: expected >= 0")
-    return Thresholds(**value)
+    fields_given: dict[str, Any] = dict(value)
+    return Thresholds(**fields_given)
 
 
 def detect(
