@@ -57,6 +57,14 @@ def _frame(ws: Workspace, data: Path | None, dataset: str | None) -> pd.DataFram
     raise InvalidInputError(f"--data {data}: expected a .csv or .parquet file")
 
 
+def _yaml_problem(exc: Exception) -> str:
+    """A YAML parse error in one line: what is wrong and where."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
+
+
 def _split(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series[Any]]:
     from falaj.errors import InvalidInputError
 
@@ -65,6 +73,20 @@ def _split(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series[An
             f"--target {target!r} is not a column of the data (columns: {list(frame.columns)})"
         )
     return frame.drop(columns=[target]), frame[target]
+
+
+def _out_folder(out: Path | None) -> None:
+    """Create the --out folder before any work, so a bad path fails before evidence is stored."""
+    from falaj.errors import InvalidInputError
+
+    if out is None:
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"--out {out} cannot be used as a report folder: {exc.strerror or exc}"
+        ) from exc
 
 
 def _finish(outcome: Any, out: Path | None, stem: str, as_json: bool) -> None:
@@ -106,6 +128,17 @@ def hpo(
     with open_workspace(ctx) as ws:
         dataset = doc.get("dataset")
         data_path = doc.get("data")
+        for key, value in (("data", data_path), ("dataset", dataset)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidInputError(
+                    f"search spec {spec_file}: {key}={value!r} is invalid: expected "
+                    + ("a CSV/Parquet path" if key == "data" else "NAME or NAME@VERSION")
+                )
+        if (data_path is None) == (dataset is None):
+            raise InvalidInputError(
+                f"search spec {spec_file}: give exactly one of 'data' (a CSV/Parquet path) or "
+                "'dataset' (NAME or NAME@VERSION)"
+            )
         frame = _frame(
             ws,
             (spec_file.parent / data_path) if isinstance(data_path, str) else None,
@@ -181,6 +214,7 @@ def evaluate(
     as_json: bool = _JSON,
 ) -> None:
     """Held-out metrics with bootstrap intervals, attached as 'evaluation' evidence."""
+    _out_folder(out)
     with open_workspace(ctx) as ws:
         X, y = _split(_frame(ws, data, dataset), target)
         outcome = ws.training.evaluate(
@@ -238,11 +272,18 @@ def fairness(
     policy_doc = None
     if policy is not None:
         if not policy.is_file():
-            raise NotFoundError(f"--policy {policy} does not exist")
+            raise NotFoundError(f"--policy {policy} does not exist or is not a file")
         try:
             policy_doc = yaml.safe_load(policy.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise InvalidInputError(f"--policy {policy} is not valid YAML: {exc}") from exc
+            raise InvalidInputError(
+                f"--policy {policy} is not valid YAML: {_yaml_problem(exc)}"
+            ) from exc
+        if policy_doc is None:
+            raise InvalidInputError(
+                f"--policy {policy} is empty: expected min_group_size and thresholds"
+            )
+    _out_folder(out)
     with open_workspace(ctx) as ws:
         X, y = _split(_frame(ws, data, dataset), target)
         outcome = ws.training.audit_fairness(
@@ -304,6 +345,7 @@ def explain(
     as_json: bool = _JSON,
 ) -> None:
     """SHAP explanation (global importance, effects), attached as 'explanation' evidence."""
+    _out_folder(out)
     with open_workspace(ctx) as ws:
         frame = _frame(ws, data, dataset)
         X = _split(frame, target)[0] if target else frame
@@ -340,6 +382,7 @@ def card(
     as_json: bool = _JSON,
 ) -> None:
     """Model card (Markdown + HTML) from evidence, lineage and approvals; 'model_card' evidence."""
+    _out_folder(out)
     with open_workspace(ctx) as ws:
         outcome = ws.training.model_card(
             model,
@@ -349,7 +392,6 @@ def card(
             limitations=limitations,
         )
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         (out / f"{model}-v{version}-model_card.md").write_text(
             outcome.data["markdown"], encoding="utf-8"
         )

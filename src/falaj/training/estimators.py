@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ __all__ = [
     "FAMILIES",
     "Family",
     "build_pipeline",
+    "check_params",
     "cuda_device_count",
     "default_preprocessor",
     "resolve_device",
@@ -159,6 +161,27 @@ def default_preprocessor(X: pd.DataFrame, *, scale_numeric: bool = False) -> Any
         ],
         verbose_feature_names_out=True,
     )
+
+
+def check_params(family_name: str, task: Task, names: Iterable[str]) -> None:
+    """Refuse parameter names a scikit-learn estimator does not take, before any trial runs.
+
+    LightGBM and XGBoost pass unknown keyword arguments on to their native libraries, so their
+    names are left to them.
+    """
+    import importlib
+
+    fam = family(family_name)
+    if fam.gpu is not None:
+        return
+    module_name, _, cls_name = fam.estimator_path(task).partition(":")
+    accepted = set(getattr(importlib.import_module(module_name), cls_name)().get_params())
+    unknown = sorted(set(names) - accepted)
+    if unknown:
+        raise UnknownEstimatorError(
+            f"parameters {unknown} are not parameters of {cls_name} (family {family_name!r}): "
+            f"expected some of {sorted(accepted)}"
+        )
 
 
 def build_pipeline(

@@ -397,6 +397,8 @@ def explain(
     """Global importance and effect summaries over (a seeded sample of) ``X``, and the explainer."""
     if not isinstance(X, pd.DataFrame) or X.empty:
         raise ExplainError("X must be a non-empty DataFrame of the model's input rows")
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ExplainError(f"max_rows {max_rows!r} is invalid: expected a positive integer")
     explainer = build_explainer(
         model,
         background if background is not None else X,

@@ -121,6 +121,12 @@ class FairnessPolicy:
             raise FairnessPolicyError(
                 f"fairness policy must be a mapping, got {type(data).__name__}"
             )
+        unknown = sorted(str(k) for k in set(data) - {"name", "min_group_size", "thresholds"})
+        if unknown:
+            raise FairnessPolicyError(
+                f"fairness policy has unknown key(s) {unknown}: expected name, min_group_size, "
+                "thresholds"
+            )
         raw = data.get("thresholds")
         if not isinstance(raw, list):
             raise FairnessPolicyError(f"fairness policy 'thresholds' is {raw!r}: expected a list")
@@ -391,6 +397,8 @@ def _audit_one(
     for key, row in frame.by_group.iterrows():
         label = " & ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
         idx = np.flatnonzero(labels == label)
+        if not row["count"] > 0:  # a combination of values no row has (intersections)
+            continue
         n = int(row["count"])
         groups.append(
             GroupMetrics(

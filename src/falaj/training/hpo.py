@@ -28,7 +28,7 @@ from falaj.training.budget import (
     study_counts,
 )
 from falaj.training.errors import EvaluationInputError, TrialError
-from falaj.training.estimators import build_pipeline
+from falaj.training.estimators import build_pipeline, check_params
 from falaj.training.objective import TrialObjective
 from falaj.training.ports import WorkspaceLike, WorkspaceOpener
 from falaj.training.spec import SearchSpec
@@ -121,6 +121,7 @@ def run_search(
     """
     if not isinstance(X, pd.DataFrame) or X.empty:
         raise EvaluationInputError("X must be a non-empty pandas DataFrame of input columns")
+    check_params(spec.family, spec.task, [*spec.space.names, *spec.fixed_params])
     target = encode_target(y, spec)
     if target.shape[0] != len(X):
         raise EvaluationInputError(f"y has {target.shape[0]} rows: expected {len(X)} (X's rows)")

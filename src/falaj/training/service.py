@@ -187,7 +187,7 @@ class TrainingService(Service):
         from falaj.training.reports.render import fairness_report
 
         mv, model = self._load(name, version, "fairness", trusted)
-        if isinstance(policy, Mapping):
+        if policy is not None and not isinstance(policy, FairnessPolicy):
             policy = FairnessPolicy.from_dict(policy)
         if isinstance(sensitive_features, pd.DataFrame | Mapping):
             sf = pd.DataFrame(sensitive_features).reset_index(drop=True)

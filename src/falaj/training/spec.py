@@ -173,8 +173,17 @@ class SearchSpec:
             from falaj.errors import NotFoundError
 
             raise NotFoundError(f"search spec file {source} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SearchSpaceError(
+                f"search spec file {source} cannot be read: expected a YAML text file ({exc})"
+            ) from exc
         except yaml.YAMLError as exc:
-            raise SearchSpaceError(f"search spec file {source} is not valid YAML: {exc}") from exc
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise SearchSpaceError(
+                f"search spec file {source} is not valid YAML: {problem}{where}"
+            ) from exc
         if not isinstance(doc, dict):
             raise SearchSpaceError(f"search spec file {source} must hold a mapping")
         return cls.from_dict(doc), doc

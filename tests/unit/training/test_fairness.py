@@ -166,3 +166,23 @@ def test_policy_from_dict_round_trips() -> None:
         (Threshold("equalized_odds_difference", JUST, max=0.2),), min_group_size=25, name="p"
     )
     assert FairnessPolicy.from_dict(policy.as_dict()) == policy
+
+
+def test_policy_from_dict_refuses_unknown_keys() -> None:
+    with pytest.raises(FairnessPolicyError, match=r"unknown key\(s\) \['min_group'\]"):
+        FairnessPolicy.from_dict(
+            {
+                "min_group": 30,
+                "thresholds": [{"metric": "demographic_parity_difference", "max": 0.1,
+                                "justification": JUST}],
+            }
+        )  # fmt: skip
+
+
+def test_intersection_leaves_out_value_combinations_no_row_has() -> None:
+    y = np.array([1, 0, 1, 0, 1, 1])
+    pred = np.array([1, 0, 0, 0, 1, 1])
+    sf = pd.DataFrame({"a": ["x", "x", "y", "y", "y", "y"], "b": ["p", "p", "q", "q", "p", "p"]})
+    report = audit_fairness(y, pred, sf, min_group_size=1, intersections=True, n_bootstrap=0)
+    inter = report.audits[2]
+    assert {g.group: g.count for g in inter.groups} == {"x & p": 2, "y & p": 2, "y & q": 2}

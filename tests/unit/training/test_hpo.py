@@ -164,6 +164,27 @@ def test_metric_must_fit_the_task() -> None:
         )
 
 
+def test_parameter_the_estimator_lacks_is_refused_before_any_run(ws, data) -> None:
+    X, y = data
+    bad = SearchSpec.from_dict(
+        {
+            "family": "sklearn.logistic_regression",
+            "space": {"C": {"type": "log", "low": 0.01, "high": 10.0}},
+            "fixed_params": {"max_iters": 50},
+            "budget": {"max_trials": 2},
+        }
+    )
+    with pytest.raises(UnknownEstimatorError, match=r"\['max_iters'\] are not parameters of"):
+        run_search(ws, bad, X, y, experiment="typo")
+    assert "typo" not in [e.name for e in ws.tracking.list_experiments()]
+
+
+def test_lightgbm_keyword_arguments_are_left_to_lightgbm() -> None:
+    from falaj.training.estimators import check_params
+
+    check_params("lightgbm", "classification", ["num_leaves", "min_data_in_leaf"])
+
+
 def test_gpu_request_for_cpu_only_family_is_refused(data) -> None:
     from falaj.training.estimators import build_pipeline
 
