@@ -121,8 +121,12 @@ def _resolve(ws: Workspace, run_id: str) -> Run:
     try:
         return ws.tracking.get_run(run_id)
     except RunNotFoundError:
-        if len(run_id) < 6 or not all(c in "0123456789abcdef" for c in run_id):
+        if not run_id or not all(c in "0123456789abcdef" for c in run_id):
             raise
+        if len(run_id) < 6:
+            raise RunNotFoundError(
+                f"run {run_id!r} does not exist (an id prefix needs at least 6 characters)"
+            ) from None
     matches = [r for r in ws.tracking.search_runs(f"run_id LIKE '{run_id}%'").runs]
     if len(matches) != 1:
         raise RunNotFoundError(

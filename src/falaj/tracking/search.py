@@ -263,11 +263,16 @@ def _read_name(text: str, start: int) -> Token:
 
 
 # -- the parser --------------------------------------------------------------------------------
+MAX_NESTING = 100
+"""Parenthesised groups and NOTs nest at most this deep (deeper is refused, not a crash)."""
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
 
     @property
     def tok(self) -> Token:
@@ -309,17 +314,24 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def not_expr(self) -> Expr:
-        if self.at_keyword("NOT"):
-            self.advance()
-            return Not(self.not_expr())
-        if self.tok.kind == "LPAREN":
-            self.advance()
-            inner = self.or_expr()
-            if self.tok.kind != "RPAREN":
-                raise self.fail("expected ')' to close the group")
-            self.advance()
-            return inner
+        if self.at_keyword("NOT") or self.tok.kind == "LPAREN":
+            if self.depth >= MAX_NESTING:
+                raise self.fail(f"groups and NOTs nest deeper than {MAX_NESTING} levels")
+            self.depth += 1
+            try:
+                return self._nested()
+            finally:
+                self.depth -= 1
         return self.comparison()
+
+    def _nested(self) -> Expr:
+        if self.advance().kind != "LPAREN":  # NOT
+            return Not(self.not_expr())
+        inner = self.or_expr()
+        if self.tok.kind != "RPAREN":
+            raise self.fail("expected ')' to close the group")
+        self.advance()
+        return inner
 
     def field(self) -> tuple[str, str, Token]:
         tok = self.tok

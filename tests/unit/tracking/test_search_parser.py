@@ -214,3 +214,22 @@ def test_truncated_filter_never_crashes(expr: Expr, cut: int) -> None:
         parse_filter(cut_text)
     except InvalidFilterError as exc:
         assert 0 <= exc.position <= len(cut_text)
+
+
+def test_nesting_deeper_than_the_limit_is_a_filter_error_not_a_crash() -> None:
+    from falaj.tracking.search import MAX_NESTING
+
+    deep = "(" * 2000 + "metrics.auc > 1" + ")" * 2000
+    with pytest.raises(InvalidFilterError, match=f"nest deeper than {MAX_NESTING} levels") as info:
+        parse_filter(deep)
+    assert info.value.position == MAX_NESTING
+    nots = "not " * (MAX_NESTING + 1) + "metrics.auc > 1"
+    with pytest.raises(InvalidFilterError, match="nest deeper"):
+        parse_filter(nots)
+
+
+def test_nesting_at_the_limit_still_parses() -> None:
+    from falaj.tracking.search import MAX_NESTING
+
+    expr = parse_filter("(" * MAX_NESTING + "metrics.auc > 1" + ")" * MAX_NESTING)
+    assert expr == Comparison("metric", "auc", ">", 1.0)
