@@ -14,6 +14,7 @@ __all__ = [
     "ExperimentNotFoundError",
     "InvalidFilterError",
     "ModelNotFoundError",
+    "ModelPredictionError",
     "ParamConflictError",
     "RunNotActiveError",
     "RunNotFoundError",
@@ -50,6 +51,10 @@ class InvalidFilterError(InvalidInputError):
         self.position = position
         caret = " " * (position + 2) + "^"
         super().__init__(f"{message} (at position {position})\n  {text}\n{caret}")
+
+
+class ModelPredictionError(InvalidInputError):
+    """The model's library refused input that fits the signature (NaN, no rows...)."""
 
 
 class UntrustedModelError(PolicyViolationError):

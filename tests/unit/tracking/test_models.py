@@ -136,6 +136,30 @@ def test_wrong_type_is_a_schema_error_naming_the_column(
         loaded.predict(bad)
 
 
+def test_missing_values_the_library_refuses_are_a_prediction_error_naming_the_column(
+    data: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    from falaj.tracking.errors import ModelPredictionError
+
+    x, y = data
+    loaded = unpack_model(pack_model(_sklearn(x, y), input_example=x.head(3)).data)
+    bad = x.head(4).assign(income=[1.0, np.nan, 2.0, 3.0])
+    with pytest.raises(ModelPredictionError, match=r"refused predict on 4 row\(s\): .*NaN") as e:
+        loaded.predict(bad)
+    assert "columns with missing values: income" in str(e.value)
+    with pytest.raises(ModelPredictionError, match="refused predict_proba on 4 row"):
+        loaded.predict_proba(bad)
+
+
+def test_an_empty_frame_is_a_prediction_error(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    from falaj.tracking.errors import ModelPredictionError
+
+    x, y = data
+    loaded = unpack_model(pack_model(_sklearn(x, y), input_example=x.head(3)).data)
+    with pytest.raises(ModelPredictionError, match=r"refused predict on 0 row\(s\)"):
+        loaded.predict(x.head(0))
+
+
 def test_integers_are_widened_where_floats_are_expected(
     data: tuple[pd.DataFrame, pd.Series],
 ) -> None:
