@@ -71,6 +71,23 @@ def test_runs_show_by_id_prefix(home: str) -> None:
     assert shown["params"] == {"model": "lgbm", "seed": "7"}
 
 
+def test_runs_show_with_a_too_short_prefix_says_how_long_a_prefix_must_be(home: str) -> None:
+    run_id = _ids(home)["boost"]
+    result = run_falaj("--home", home, "runs", "show", run_id[:4])
+    assert result.code == 3
+    assert result.err.strip() == (
+        f"error: run {run_id[:4]!r} does not exist (an id prefix needs at least 6 characters)"
+    )
+
+
+def test_a_search_nested_too_deep_is_a_filter_error(home: str) -> None:
+    deep = "(" * 500 + "metrics.auc > 0.5" + ")" * 500
+    result = run_falaj("--home", home, "runs", "search", deep)
+    assert result.code == 2
+    assert "nest deeper than 100 levels, got '(' (at position 100)" in result.err
+    assert "Traceback" not in result.err
+
+
 def test_runs_compare_marks_what_differs(home: str) -> None:
     ids = _ids(home)
     result = run_falaj("--home", home, "runs", "compare", ids["base"], ids["boost"], "--json")
@@ -113,3 +130,17 @@ def test_import_mlflow_command_imports_then_skips(tmp_path: Path) -> None:
     assert [(r["name"], r["experiment"], r["metrics"]) for r in runs] == [
         ("old-run", "legacy", {"rmse": 1.2})
     ]
+
+
+def test_import_mlflow_from_a_missing_sqlite_file_is_refused_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    home = str(tmp_path / "ws")
+    assert run_falaj("init", home).code == 0
+    missing = tmp_path / "typo" / "mlflow.db"
+    uri = f"sqlite:///{missing}"
+    result = run_falaj("--home", home, "import", "mlflow", "--tracking-uri", uri)
+    assert result.code == 3
+    assert f"there is no SQLite file at {missing}" in result.err
+    assert "Traceback" not in result.err
+    assert not (tmp_path / "typo").exists()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from falaj.errors import BackendUnavailableError, FalajError, InvalidInputError
+from falaj.errors import BackendUnavailableError, FalajError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     from falaj.tracking.entities import LoggedModel
@@ -104,6 +104,8 @@ def import_mlflow(
         raise BackendUnavailableError(
             "importing from MLflow needs the mlflow package: pip install mlflow"
         ) from exc
+    for uri in (tracking_uri, registry_uri):
+        _refuse_missing_sqlite_file(uri)
     client = _connect(MlflowClient, tracking_uri, registry_uri)
     report = MlflowImportReport(tracking_uri=tracking_uri)
     report.run_ids = ws.tracking.find_imported(RUN_TAG)
@@ -112,6 +114,18 @@ def import_mlflow(
         if include_models:
             _import_registry(ws, client, report, trust_pickles, Path(tmp))
     return report
+
+
+def _refuse_missing_sqlite_file(uri: str | None) -> None:
+    """A ``sqlite:///`` store must exist: MLflow would create an empty one (and its folders)."""
+    if uri is None or not uri.startswith("sqlite:///"):
+        return
+    path = uri[len("sqlite:///") :].split("?", 1)[0]
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise NotFoundError(
+            f"MLflow store {uri!r}: there is no SQLite file at {path} (check the path; "
+            "sqlite:////abs/path.db for an absolute path, sqlite:///rel/path.db for a relative one)"
+        )
 
 
 def _connect(client_cls: Any, tracking_uri: str, registry_uri: str | None) -> Any:
