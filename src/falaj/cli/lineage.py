@@ -13,6 +13,7 @@ from falaj.cli.common import console, open_workspace, print_json
 
 if TYPE_CHECKING:
     from falaj.lineage.graph import Edge, Node
+    from falaj.workspace import Workspace
 
 KINDS = (
     "source",
@@ -26,6 +27,7 @@ KINDS = (
     "prediction",
 )
 _HEX64 = re.compile(r"^(sha256:)?[0-9a-fA-F]{64}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _VERSIONED = re.compile(r"^(?P<name>[^@/\s]+)(?P<sep>[@/])(?P<version>\d+)$")
 
 
@@ -46,8 +48,27 @@ def parse_node(text: str) -> Node:
         return Node(kind, value)
     raise InvalidInputError(
         f"lineage node {text!r} is not recognized; expected kind:id (kinds: {', '.join(KINDS)}), "
-        "an artifact digest, a model version 'name/3' or a dataset version 'name@2'"
+        "an artifact digest, a model version 'name/3', a dataset version 'name@2' or a "
+        "registered dataset's name (its latest version)"
     )
+
+
+def resolve_node(ws: Workspace, text: str) -> Node:
+    """:func:`parse_node`, plus a bare registered dataset name meaning its latest version."""
+    from falaj.data.errors import DatasetNotFoundError
+    from falaj.errors import InvalidInputError
+    from falaj.lineage.graph import Node
+
+    try:
+        return parse_node(text)
+    except InvalidInputError as not_a_node:
+        name = text.strip()
+        if not _NAME.match(name):
+            raise
+        try:
+            return Node("dataset_version", ws.datasets.get(name).id)
+        except DatasetNotFoundError:
+            raise not_a_node from None
 
 
 def _label(node: Node) -> str:
@@ -83,7 +104,8 @@ def lineage_tree(root: Node, edges: list[Edge], *, upstream: bool, title: str) -
 def lineage_cmd(
     ctx: typer.Context,
     node: str = typer.Argument(
-        ..., help="kind:id, an artifact digest, model 'name/3' or dataset 'name@2'."
+        ...,
+        help="kind:id, an artifact digest, model 'name/3', dataset 'name@2' or a dataset name.",
     ),
     direction: str = typer.Option("both", help="up | down | both"),
     depth: int = typer.Option(64, min=1, max=64, help="How many edges to follow."),
@@ -94,8 +116,8 @@ def lineage_cmd(
 
     if direction not in ("up", "down", "both"):
         raise InvalidInputError(f"--direction {direction!r} is invalid; expected up|down|both")
-    target = parse_node(node)
     with open_workspace(ctx) as ws:
+        target = resolve_node(ws, node)
         up = ws.lineage.upstream(target, max_depth=depth) if direction != "down" else []
         down = ws.lineage.downstream(target, max_depth=depth) if direction != "up" else []
     if as_json:

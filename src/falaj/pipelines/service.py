@@ -25,7 +25,7 @@ from falaj.pipelines.records import (
     StepRun,
 )
 from falaj.pipelines.runner import Runner, StepEvent
-from falaj.pipelines.spec import load_pipeline
+from falaj.pipelines.spec import check_params, load_pipeline
 from falaj.pipelines.tables import pipeline_runs, step_runs
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import new_id, utcnow
@@ -343,7 +343,7 @@ class PipelineService(Service):
                 )
             return pipeline
         if isinstance(pipeline, PipelineDef):
-            return pipeline.build(**dict(params or {}))
+            return pipeline.build(**check_params(params))
         if isinstance(pipeline, str):
             return load_pipeline(pipeline, params)
         raise InvalidInputError(
@@ -381,8 +381,9 @@ class PipelineService(Service):
             from falaj.pipelines.executors.ray import RayExecutor
 
             return RayExecutor(address=self.context.settings.ray_address), True
-        if isinstance(executor, str):
+        if not isinstance(executor, Executor):
             raise InvalidInputError(
-                f"executor {executor!r} is unknown; expected 'local', 'processes' or 'ray'"
+                f"executor {executor!r} is unknown; expected 'local', 'processes', 'ray' or an "
+                "Executor (e.g. LocalExecutor(max_workers=8))"
             )
         return executor, False

@@ -32,16 +32,27 @@ from falaj.pipelines.errors import (
 from falaj.pipelines.graph import Pipeline, PipelineDef, building
 from falaj.pipelines.step import OutputHandle, Step, as_step, import_object
 
-__all__ = ["load_pipeline", "load_spec", "parse_spec"]
+__all__ = ["check_params", "load_pipeline", "load_spec", "parse_spec"]
 
 _STEP_KEYS = {"uses", "params", "inputs", "options"}
 _TOP_KEYS = {"name", "params", "steps", "description"}
 _PARAM_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
+def check_params(params: Any) -> dict[str, Any]:
+    """Pipeline parameters as a dict; anything but a mapping with string keys is refused."""
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise PipelineDefinitionError(
+            f"params {params!r} is invalid; expected a mapping of parameter names to values"
+        )
+    return dict(params)
+
+
 def load_pipeline(source: str, params: Mapping[str, Any] | None = None) -> Pipeline:
     """Build the pipeline named by ``source`` (a YAML path or ``module:attr``)."""
-    params = dict(params or {})
+    params = check_params(params)
     if source.endswith((".yaml", ".yml")) or Path(source).is_file():
         return load_spec(source, params)
     obj = import_object(source)

@@ -211,3 +211,23 @@ def test_a_run_left_running_is_resumed_only_when_forced(ws: Workspace, counter: 
     resumed = ws.pipelines.resume(run.id, force=True)
     assert resumed.status == "SUCCEEDED"
     assert executions(counter) == 2  # nothing re-ran: every step had succeeded
+
+
+def test_params_that_are_not_a_mapping_are_refused(ws: Workspace) -> None:
+    from falaj.pipelines.errors import PipelineDefinitionError
+
+    with pytest.raises(PipelineDefinitionError, match=r"params \[1\] is invalid"):
+        ws.pipelines.run(f"{s.__name__}:linear", params=[1])  # type: ignore[arg-type]
+    with pytest.raises(PipelineDefinitionError, match=r"params \[1\] is invalid"):
+        ws.pipelines.run(s.linear, params=[1])  # type: ignore[arg-type]
+    with pytest.raises(PipelineDefinitionError, match=r"params \[1\] is invalid"):
+        ws.pipelines.schedules.create("n", f"{s.__name__}:linear", "0 * * * *", params=[1])  # type: ignore[arg-type]
+    assert ws.pipelines.list_runs() == []
+
+
+def test_an_executor_that_is_not_one_is_refused(ws: Workspace) -> None:
+    from falaj.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="executor 5 is unknown"):
+        ws.pipelines.run(s.linear, executor=5)  # type: ignore[arg-type]
+    assert ws.pipelines.list_runs() == []

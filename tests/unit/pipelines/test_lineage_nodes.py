@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from falaj.cli.lineage import lineage_tree, parse_node
+from falaj.cli.lineage import lineage_tree, parse_node, resolve_node
 from falaj.errors import InvalidInputError
 from falaj.lineage import Edge, Node
+from falaj.workspace import Workspace
 
 DIGEST = "ab" * 32
 
@@ -29,6 +30,17 @@ def test_node_forms_are_recognized(text: str, expected: Node) -> None:
 def test_unrecognized_node_says_what_is_expected() -> None:
     with pytest.raises(InvalidInputError, match=r"'credit risk' is not recognized.*kind:id"):
         parse_node("credit risk")
+
+
+def test_a_registered_dataset_name_means_its_latest_version(ws: Workspace) -> None:
+    import pandas as pd
+
+    ws.datasets.register("credit", pd.DataFrame({"a": [1, 2]}))
+    ws.datasets.register("credit", pd.DataFrame({"a": [1, 2, 3]}))
+    assert resolve_node(ws, "credit") == Node("dataset_version", "credit@2")
+    assert resolve_node(ws, "credit@1") == Node("dataset_version", "credit@1")
+    with pytest.raises(InvalidInputError, match="'nope' is not recognized"):
+        resolve_node(ws, "nope")
 
 
 def test_tree_expands_each_node_once() -> None:
