@@ -10,6 +10,28 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
     assert r.code == 0, r.err[-3000:]
     assert "demo finished" in r.out
     assert "Traceback" not in r.err
+    # what training shows a newcomer: budgeted search with child runs, evaluation with
+    # intervals, curves and slices, a fairness audit under a policy with small groups flagged,
+    # SHAP with a per-prediction explanation, a model card, then gates and promotion
+    out = " ".join(r.out.split())
+    for shown in (
+        "stopped by max_trials",
+        "each trial a child run of",
+        "held-out: roc_auc",
+        "confusion matrix at threshold 0.5",
+        "slice sex=female",
+        "fairness (credit-fairness-2026): passed",
+        "age_group <25:",
+        "exploratory audit of sex x age_group",
+        "flagged unreliable (fewer than 30 rows)",
+        "SHAP (tree): top features",
+        "explain_one(applicant 0)",
+        "model card with sections: model_details",
+        "credit-risk-v2-fairness.html",
+        "may not approve it (separation of duties)",
+        "promoted v2 to champion",
+    ):
+        assert shown in out, shown
     assert (tmp_path / "demo" / "workspace" / "falaj.toml").is_file()
     audit = run_falaj("--home", str(tmp_path / "demo" / "workspace"), "audit", "list")
     assert audit.code == 0 and "artifact.put" in audit.out
