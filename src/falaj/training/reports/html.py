@@ -26,7 +26,7 @@ text-align:left;vertical-align:top}th{background:#f4f4f4}
 .meta{color:#555;font-size:.9em}.charts{display:flex;flex-wrap:wrap;gap:1em}
 .pass{color:#176f2c;font-weight:bold}.fail{color:#b00020;font-weight:bold}
 .none{color:#8a6d00;font-weight:bold}.flag{background:#fff4d6}
-code{background:#f4f4f4;padding:0 .25em}
+code{background:#f4f4f4;padding:0 .25em}svg{max-width:100%;height:auto}
 """
 
 _EXTERNAL = re.compile(

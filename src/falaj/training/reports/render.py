@@ -221,6 +221,7 @@ def fairness_report(report: FairnessReport, *, subject: Mapping[str, Any] | None
                     title=f"{metric} by {audit.name}",
                     value_label=metric,
                     value_range=(0.0, 1.0),
+                    width=370,  # two charts side by side on the page
                 )
             )
         parts.append(f'<div class="charts">{"".join(charts)}</div>')

@@ -224,9 +224,15 @@ def matrix_chart(
     return "".join(parts)
 
 
+_SCALE = 1.35
+"""Charts are drawn in a small coordinate system and displayed this much larger, so that their
+labels read at the size of the page's text (the viewBox keeps every shape in proportion)."""
+
+
 def _open(width: int, height: int, title: str) -> str:
+    shown_w, shown_h = round(width * _SCALE), round(height * _SCALE)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{shown_w}" height="{shown_h}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
     )
 
