@@ -33,7 +33,10 @@ def test_steps_run_as_ray_tasks_in_worker_processes(ray_runtime: Any, ws: Worksp
     assert ws.pipelines.load_output(summary.id) == {"rows": 5, "x_sum": 15}
     where = run.latest("where_am_i")
     assert where is not None
-    assert ws.pipelines.load_output(where.id)["pid"] != os.getpid()
+    placed = ws.pipelines.load_output(where.id)
+    assert placed["pid"] != os.getpid()
+    # the step's resources={"cpus": 1, "memory": "64MiB"} reached Ray's scheduler
+    assert placed["resources"] == {"CPU": 1.0, "memory": float(64 * 1024**2)}
 
 
 def test_ray_rerun_is_served_from_the_shared_cache(ray_runtime: Any, ws: Workspace) -> None:

@@ -141,8 +141,13 @@ def opaque_trusted() -> Opaque:
 @step(resources={"cpus": 1, "memory": "64MiB"})
 def where_am_i(tag: str) -> dict[str, Any]:
     import os
+    import sys
 
-    return {"pid": os.getpid(), "tag": tag, "start": time.time()}
+    resources: dict[str, float] = {}
+    ray = sys.modules.get("ray")  # only when Ray runs the step: what Ray granted this task
+    if ray is not None and ray.is_initialized():
+        resources = dict(ray.get_runtime_context().get_assigned_resources())
+    return {"pid": os.getpid(), "tag": tag, "start": time.time(), "resources": resources}
 
 
 @pipeline
