@@ -93,3 +93,16 @@ def test_explanation_report_lists_importance_bars() -> None:
     assert external_references(report.html) == []
     assert len(re.findall(r"<rect [^>]*><title>", report.html)) == 2
     assert report.data["importance"]["x"] == pytest.approx(explanation.importance["x"])
+
+
+def test_fairness_charts_fit_two_per_row_and_never_exceed_the_page(scored) -> None:
+    y, score, sf = scored
+    audit = audit_fairness(y, (score >= 0.5).astype(int), sf, min_group_size=30, n_bootstrap=0)
+    html = fairness_report(audit).html
+    # the page is 1080px wide less 1em padding each side; the flex gap is 1em
+    widths = [int(w) for w in re.findall(r'<svg [^>]*?width="(\d+)"', html)]
+    assert widths and all(2 * w + 16 <= 1080 - 32 for w in widths)
+    assert "svg{max-width:100%;height:auto}" in html
+    # shown larger than drawn, shapes in proportion (the viewBox keeps the drawing size)
+    shown, drawn = re.search(r'<svg [^>]*?width="(\d+)"[^>]*?viewBox="0 0 (\d+) ', html).groups()
+    assert int(shown) > int(drawn)
