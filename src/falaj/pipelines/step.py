@@ -122,6 +122,11 @@ class StepOptions:
         outputs = options.get("outputs", ("output",))
         if isinstance(outputs, str):
             outputs = (outputs,)
+        if not isinstance(outputs, list | tuple):
+            raise PipelineDefinitionError(
+                f"step {step!r}: outputs={outputs!r} is invalid; expected a name or a list of "
+                "distinct identifier names"
+            )
         outputs = tuple(outputs)
         if (
             not outputs

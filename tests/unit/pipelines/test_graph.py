@@ -90,6 +90,8 @@ def test_unknown_argument_is_refused_naming_the_step() -> None:
         ({"resources": {"cpus": -2}}, "resources.cpus"),
         ({"resources": {"memory": "lots"}}, "resources.memory"),
         ({"resources": {"tpus": 1}}, "unknown resources"),
+        ({"outputs": 5}, "outputs=5 is invalid"),
+        ({"outputs": ["a", "a"]}, "outputs="),
     ],
 )
 def test_bad_step_options_name_the_field(options: dict[str, object], field: str) -> None:
