@@ -80,8 +80,12 @@ class _ProgressView:
             transient=False,
         )
         self.tasks: dict[str, Any] = {}
+        self.started = False
 
     def __call__(self, event: StepEvent) -> None:
+        if not self.started:  # started on the first step, so an early error prints no blank line
+            self.progress.start()
+            self.started = True
         key = event.cache_key[:12]
         label = f"[bold]{event.step}[/]"
         if event.step not in self.tasks:
@@ -104,11 +108,11 @@ class _ProgressView:
             )
 
     def __enter__(self) -> _ProgressView:
-        self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if self.started:
+            self.progress.stop()
 
 
 def _steps_table(steps: list[StepRun]) -> Table:
