@@ -110,3 +110,9 @@ def test_register_with_a_column_type_for_a_missing_column_is_refused(tmp_path: P
     assert r.code == 2
     assert "column_types names column(s) ['zip']" in r.err and "Traceback" not in r.err
     assert "is not registered" in run_falaj("--home", home, "data", "versions", "x").err
+    sql = run_falaj(
+        "--home", home, "data", "register", "x", "--sql", "SELECT 1 AS a", "--url",
+        f"duckdb:///{tmp_path / 'w.duckdb'}", "--column-type", "a=string",
+    )  # fmt: skip
+    assert sql.code == 2
+    assert "--column-type applies to CSV sources only, not to --sql" in sql.err

@@ -60,6 +60,8 @@ def register(
     if sql is not None:
         if not url:
             raise InvalidInputError("--sql needs --url (a SQLAlchemy URL such as postgresql://...)")
+        if column_type:
+            raise InvalidInputError("--column-type applies to CSV sources only, not to --sql")
         data: Any = SqlSource(sql, url)
     else:
         assert source is not None

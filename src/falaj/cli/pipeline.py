@@ -227,7 +227,9 @@ def resume_cmd(
 def runs_cmd(
     ctx: typer.Context,
     pipeline: str | None = typer.Option(None, help="Only runs of this pipeline."),
-    status: str | None = typer.Option(None, help="Only runs in this status."),
+    status: str | None = typer.Option(
+        None, help="Only runs in this status: RUNNING, SUCCEEDED or FAILED."
+    ),
     limit: int = typer.Option(20, min=1),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
