@@ -306,6 +306,10 @@ def audit_fairness(
         )
     if not 0 < confidence < 1:
         raise EvaluationInputError(f"confidence {confidence!r} is invalid: expected 0..1")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
+        raise EvaluationInputError(
+            f"n_bootstrap {n_bootstrap!r} is invalid: expected a non-negative integer"
+        )
     y, pred = _binary(y_true, "y_true", positive_label), _binary(y_pred, "y_pred", positive_label)
     if y.shape != pred.shape:
         raise EvaluationInputError(f"y_pred has {pred.size} rows: expected {y.size}")

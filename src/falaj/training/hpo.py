@@ -77,6 +77,9 @@ def encode_target(y: Any, spec: SearchSpec) -> np.ndarray[Any, Any]:
     arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     if arr.ndim != 1:
         raise EvaluationInputError(f"y has shape {arr.shape}: expected one target per row")
+    missing = int(pd.isna(pd.Series(arr)).sum())
+    if missing:
+        raise EvaluationInputError(f"y has {missing} missing label(s): expected a label per row")
     if spec.task == "regression":
         return arr.astype(np.float64)
     classes = set(pd.unique(pd.Series(arr)).tolist())

@@ -85,6 +85,11 @@ class TrainingService(Service):
             spec, _ = SearchSpec.from_yaml(spec)
         elif isinstance(spec, Mapping):
             spec = SearchSpec.from_dict(spec)
+        elif not isinstance(spec, SearchSpec):
+            raise EvaluationInputError(
+                f"spec has type {type(spec).__name__}: expected a SearchSpec, a mapping or "
+                "a YAML path"
+            )
         return run_search(
             self._ws,
             spec,
@@ -189,6 +194,10 @@ class TrainingService(Service):
         mv, model = self._load(name, version, "fairness", trusted)
         if policy is not None and not isinstance(policy, FairnessPolicy):
             policy = FairnessPolicy.from_dict(policy)
+        if not 0 <= threshold <= 1:
+            raise EvaluationInputError(f"threshold {threshold!r} is invalid: expected 0..1")
+        if isinstance(sensitive_features, str):
+            sensitive_features = [sensitive_features]
         if isinstance(sensitive_features, pd.DataFrame | Mapping):
             sf = pd.DataFrame(sensitive_features).reset_index(drop=True)
         else:
@@ -238,9 +247,11 @@ class TrainingService(Service):
         from falaj.training.reports.render import explanation_report
 
         mv, model = self._load(name, version, "explanation", trusted)
+        if background is not None:
+            background = _model_inputs(model, background, "background")
         explanation, _ = explain(
             model.raw,
-            X,
+            _model_inputs(model, X, "X"),
             background=background,
             max_rows=max_rows,
             sample_budget=sample_budget,
@@ -263,7 +274,7 @@ class TrainingService(Service):
         from falaj.training.explain import build_explainer
 
         _, model = self._load(name, version, "explainer", trusted)
-        return build_explainer(model.raw, background)
+        return build_explainer(model.raw, _model_inputs(model, background, "background"))
 
     # -- model cards ---------------------------------------------------------------------------
     def model_card(
@@ -278,6 +289,11 @@ class TrainingService(Service):
         """The model card of a version from its evidence, lineage, run and approvals."""
         from falaj.training.model_card import build_model_card
 
+        for field, value in (("out_of_scope", out_of_scope), ("limitations", limitations)):
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise EvaluationInputError(
+                    f"{field}={value!r} is invalid: expected a list of sentences"
+                )
         registry = self._ws.registry
         mv = registry.get_version(name, version)
         self._authorize("model_card", f"{mv.name}/{mv.version}")
@@ -379,6 +395,19 @@ class TrainingService(Service):
 
 def _subject(mv: Any) -> dict[str, Any]:
     return {"model": mv.name, "version": mv.version, "model digest": mv.artifact_digest[:16]}
+
+
+def _model_inputs(model: Any, X: Any, field: str) -> pd.DataFrame:
+    """``X`` as the model's signature sees it (its columns, in order, typed), or a clear error."""
+    from falaj.errors import SchemaError
+    from falaj.tracking.models.signature import enforce_signature
+
+    if not isinstance(X, pd.DataFrame):
+        raise EvaluationInputError(f"{field} is a {type(X).__name__}: expected a DataFrame")
+    try:
+        return enforce_signature(model.signature, X)
+    except SchemaError as exc:
+        raise EvaluationInputError(f"{field}: {exc}") from exc
 
 
 def _columns(X: pd.DataFrame, names: list[str], field: str) -> pd.DataFrame:
