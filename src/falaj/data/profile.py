@@ -283,7 +283,8 @@ def _quantiles(column: pa.ChunkedArray) -> list[float] | None:
         array = array[~np.isnan(array)]
     if not len(array):
         return None
-    return [float(v) for v in np.quantile(array, QUANTILES)]
+    with np.errstate(invalid="ignore"):  # interpolating next to +/-inf gives NaN, not a warning
+        return [float(v) for v in np.quantile(array, QUANTILES)]
 
 
 def _histograms(

@@ -86,3 +86,14 @@ def test_high_cardinality_text_keeps_only_the_top_values() -> None:
     column = profile_table(pa.Table.from_pandas(frame, preserve_index=False)).columns["id"]
     assert column.distinct_count == 3000 and not column.top_complete
     assert len(column.top) == 20
+
+
+def test_infinite_values_profile_without_runtime_warnings() -> None:
+    import warnings
+
+    table = pa.Table.from_pandas(pd.DataFrame({"x": [1.5, np.inf, -np.inf, 0.0]}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        column = profile_table(table).columns["x"]
+    assert column.quantiles["0.5"] == 0.75
+    assert column.quantiles["0.25"] == -np.inf and column.quantiles["0.75"] == np.inf
