@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from falaj.cli.common import console, open_workspace, print_json
@@ -53,7 +54,8 @@ def render_report(report: GateReport) -> None:
         evidence = c.evidence
         if c.justification:
             evidence += f"\njustification: {c.justification}"
-        table.add_row(c.kind, c.name, c.expected, c.actual_text(), evidence, result)
+        cells = (c.kind, c.name, c.expected, c.actual_text(), evidence)
+        table.add_row(*map(escape, cells), result)
     console.print(table)
     if report.passed:
         console.print(f"[bold green]PASSED[/]: all {len(report.conditions)} conditions hold")
@@ -91,11 +93,19 @@ def policy_set(
     file: Path = typer.Argument(..., help="Policy file (YAML).", exists=False),
 ) -> None:
     """Validate FILE and make it the model's policy (a new revision; old ones are kept)."""
-    from falaj.errors import NotFoundError
+    from falaj.errors import InvalidInputError, NotFoundError
 
     if not file.is_file():
         raise NotFoundError(f"policy file {file} does not exist or is not a regular file")
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"policy file {file} is not UTF-8 text: byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start} cannot be decoded (save the YAML as UTF-8)"
+        ) from exc
+    except OSError as exc:
+        raise InvalidInputError(f"policy file {file} cannot be read: {exc.strerror}") from exc
     with open_workspace(ctx) as ws:
         policy = ws.registry.set_policy(model, text)
     console.print(
@@ -126,7 +136,10 @@ def approvals(
     table = Table("when (UTC)", "approver", "roles", "comment")
     for a in items:
         table.add_row(
-            a.created_at.strftime("%Y-%m-%d %H:%M:%S"), a.approver, ", ".join(a.roles), a.comment
+            a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            a.approver,
+            ", ".join(a.roles),
+            escape(a.comment),
         )
     console.print(table)
 
@@ -153,7 +166,7 @@ def promotions(
             r.requester,
             ", ".join(a["approver"] for a in r.approvers),
             r.risk,
-            r.reason,
+            escape(r.reason),
         )
     console.print(table)
 

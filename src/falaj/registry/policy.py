@@ -33,7 +33,9 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from falaj.errors import InvalidInputError
 from falaj.registry.errors import PolicyParseError
+from falaj.registry.models import check_alias
 
 __all__ = [
     "ApprovalRule",
@@ -209,6 +211,15 @@ class _Parser:
             result[key] = value_node
         return result
 
+    def named(self, node: Node, where: str) -> dict[str, Node]:
+        """A mapping keyed by metric names: every key must be a non-empty name."""
+        items = self.mapping(node, where)
+        for key_node, _ in node.value:
+            key = self.value(key_node, where)
+            if not key.strip():
+                raise self.fail(key_node, where, f"{key!r} is not a metric name")
+        return items
+
     def number(self, node: Node, where: str) -> float:
         value = self.value(node, where)
         if (
@@ -252,7 +263,7 @@ class _Parser:
         if node is None:
             return ()
         rules = []
-        for name, spec in self.mapping(node, "metrics").items():
+        for name, spec in self.named(node, "metrics").items():
             where = f"metrics.{name}"
             fields = self.mapping(spec, where, allowed=("min", "max", "source"))
             low, high = self.bounds(fields, spec, where)
@@ -268,7 +279,7 @@ class _Parser:
         if node is None:
             return ()
         rules = []
-        for metric, spec in self.mapping(node, "fairness").items():
+        for metric, spec in self.named(node, "fairness").items():
             where = f"fairness.{metric}"
             fields = self.mapping(spec, where, allowed=("min", "max", "justification"))
             low, high = self.bounds(fields, spec, where)
@@ -302,10 +313,14 @@ class _Parser:
             return None
         fields = self.mapping(node, "champion", allowed=("alias", "metrics"))
         alias = self.text(fields["alias"], "champion.alias") if "alias" in fields else "champion"
+        try:
+            check_alias(alias)
+        except InvalidInputError as exc:
+            raise self.fail(fields["alias"], "champion.alias", str(exc)) from None
         if "metrics" not in fields:
             raise self.fail(node, "champion", "'metrics' is missing: what to compare")
         metrics = []
-        for name, spec in self.mapping(fields["metrics"], "champion.metrics").items():
+        for name, spec in self.named(fields["metrics"], "champion.metrics").items():
             where = f"champion.metrics.{name}"
             sub = self.mapping(spec, where, allowed=("max_drop", "max_increase", "source"))
             drop = self.number(sub["max_drop"], f"{where}.max_drop") if "max_drop" in sub else None

@@ -125,6 +125,35 @@ def test_metric_without_threshold_is_refused() -> None:
         parse_policy("risk: low\nmetrics:\n  auc: {source: run}\n")
 
 
+@pytest.mark.parametrize(
+    ("alias", "message"),
+    [("bad alias", "alias 'bad alias' is invalid"), ("latest", "alias 'latest' is reserved")],
+)
+def test_champion_alias_must_be_a_usable_alias_name(alias: str, message: str) -> None:
+    text = f"risk: low\nchampion:\n  alias: {alias}\n  metrics:\n    auc: {{max_drop: 0.1}}\n"
+    with pytest.raises(PolicyParseError, match=f"line 3: champion.alias: {message}"):
+        parse_policy(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('risk: low\nmetrics:\n  "": {min: 0.5}\n', "line 3: metrics: '' is not a metric"),
+        (
+            'risk: low\nfairness:\n  " ": {max: 0.1, justification: x}\n',
+            "line 3: fairness: ' ' is not a metric",
+        ),
+        (
+            'risk: low\nchampion:\n  metrics:\n    "": {max_drop: 0.1}\n',
+            "line 4: champion.metrics: '' is not a metric",
+        ),
+    ],
+)
+def test_an_empty_metric_name_is_refused_naming_the_line(text: str, where: str) -> None:
+    with pytest.raises(PolicyParseError, match=where):
+        parse_policy(text)
+
+
 def test_empty_policy_is_refused() -> None:
     with pytest.raises(PolicyParseError, match="the policy is empty"):
         parse_policy("")
