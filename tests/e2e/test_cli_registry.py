@@ -94,6 +94,59 @@ def test_a_malformed_policy_file_is_refused_naming_the_line(tmp_path: Path) -> N
     assert shown.code == 3 and "has no gate policy" in shown.err
 
 
+def test_a_policy_file_that_is_not_utf8_is_one_line_and_sets_nothing(tmp_path: Path) -> None:
+    home, uri = _workspace_with_logged_model(tmp_path)
+    run_falaj("--home", str(home), "models", "register", "credit-risk", uri)
+    policy = tmp_path / "policy.yaml"
+    policy.write_bytes("risk: high\n# résumé\n".encode("latin-1"))
+    r = run_falaj("--home", str(home), "gate", "policy", "set", "credit-risk", str(policy))
+    assert r.code == 2
+    assert r.err.strip() == (
+        f"error: policy file {policy} is not UTF-8 text: byte 0xe9 at offset 14 cannot be "
+        "decoded (save the YAML as UTF-8)"
+    )
+    shown = run_falaj("--home", str(home), "gate", "policy", "show", "credit-risk")
+    assert shown.code == 3 and "has no gate policy" in shown.err
+
+
+def test_error_lines_keep_square_brackets(tmp_path: Path) -> None:
+    home, uri = _workspace_with_logged_model(tmp_path)
+    run_falaj("--home", str(home), "models", "register", "credit-risk", uri)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("risk: high\nresidency: {allowed_regions: ae-dubai-1}\n", encoding="utf-8")
+    r = run_falaj("--home", str(home), "gate", "policy", "set", "credit-risk", str(policy))
+    assert r.code == 2
+    assert "residency.allowed_regions: expected a list, e.g. [a, b]" in r.err
+
+
+def test_free_text_in_tables_is_printed_as_typed_not_read_as_markup(tmp_path: Path) -> None:
+    home, uri = _workspace_with_logged_model(tmp_path)
+    h = ("--home", str(home))
+    run_falaj(*h, "models", "register", "credit-risk", uri)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    assert run_falaj(*h, "gate", "policy", "set", "credit-risk", str(policy)).code == 0
+    approve = ("approve", "credit-risk", "1", "--as", "bob", "--role", "risk-approver")
+    r = run_falaj(*h, *approve, "--comment", "[auto] checks and [b]ias report")
+    assert r.code == 0, r.err
+    approvals = run_falaj(*h, "gate", "approvals", "credit-risk", "1")
+    assert "[auto] checks and [b]ias report" in approvals.out
+    moved = run_falaj(
+        *h,
+        "models",
+        "alias",
+        "set",
+        "credit-risk",
+        "challenger",
+        "1",
+        "--reason",
+        "[ops] retrained",
+    )
+    assert moved.code == 0, moved.err
+    history = run_falaj(*h, "models", "alias", "history", "credit-risk")
+    assert "[ops] retrained" in history.out
+
+
 def test_models_list_show_and_versions(tmp_path: Path) -> None:
     home, uri = _workspace_with_logged_model(tmp_path)
     h = ("--home", str(home))

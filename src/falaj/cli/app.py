@@ -83,5 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     except FalajError as exc:
         if os.environ.get("FALAJ_DEBUG"):
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape  # messages hold [lists] that are not markup
+
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(exc.exit_code)

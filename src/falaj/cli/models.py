@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from falaj.cli.common import console, open_workspace, print_json
@@ -96,7 +97,7 @@ def show(
                 )
                 return
             console.print(f"[bold]{model.name}[/]  latest version {model.latest_version}")
-            console.print(f"  description  {model.description or '-'}", highlight=False)
+            console.print(f"  description  {escape(model.description or '-')}", highlight=False)
             console.print(f"  created      {_stamp(model.created_at)} by {model.created_by}")
             for alias, number in model.aliases.items():
                 console.print(f"  alias        {alias} -> v{number}", highlight=False)
@@ -119,7 +120,7 @@ def show(
         ("created", f"{_stamp(mv.created_at)} by {mv.created_by}"),
         ("evidence", ", ".join(e.kind for e in evidence) or "-"),
     ):
-        console.print(f"  {label:<12} {value}", highlight=False)
+        console.print(f"  {label:<12} {escape(value)}", highlight=False)
 
 
 @app.command("versions")
@@ -248,7 +249,7 @@ def alias_history(
             f"v{m.from_version}" if m.from_version else "-",
             f"v{m.to_version}" if m.to_version else "(deleted)",
             m.moved_by,
-            m.reason,
+            escape(m.reason),
         )
     console.print(table)
 

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from falaj.cli.common import console, open_workspace, print_json
@@ -160,7 +161,8 @@ def show(
         if values:
             table = Table("key", "value", title=title, title_justify="left")
             for key, value in values.items():
-                table.add_row(key, _number(value) if isinstance(value, float) else str(value))
+                text = _number(value) if isinstance(value, float) else str(value)
+                table.add_row(escape(key), escape(text))
             console.print(table)
     if run.artifacts:
         table = Table(
@@ -174,7 +176,7 @@ def show(
     for i in run.inputs:
         console.print(f"input dataset {i.dataset_version_id} ({i.context})")
     if run.error:
-        console.print(f"[red]error:[/] {run.error.splitlines()[0]}", highlight=False)
+        console.print(f"[red]error:[/] {escape(run.error.splitlines()[0])}", highlight=False)
 
 
 def _diff_rows(runs: list[Run], attr: str) -> list[tuple[str, list[Any], bool]]:
@@ -247,6 +249,7 @@ def compare(
 
 def _cell(value: Any, differs: bool) -> str:
     text = "-" if value is None else (_number(value) if isinstance(value, float) else str(value))
+    text = escape(text)
     return f"[bold yellow]{text}[/]" if differs else text
 
 
