@@ -10,11 +10,13 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
     assert r.code == 0, r.err[-3000:]
     assert "demo finished" in r.out
     assert "Traceback" not in r.err
-    # what training shows a newcomer: budgeted search with child runs, evaluation with
-    # intervals, curves and slices, a fairness audit under a policy with small groups flagged,
-    # SHAP with a per-prediction explanation, a model card, then gates and promotion
+    # what a newcomer sees: a bit flip refused on read; a budgeted search with child runs,
+    # evaluation with intervals and slices, a fairness audit under a policy with small groups
+    # flagged, SHAP with a per-prediction explanation, a model card, gates and promotion
     out = " ".join(r.out.split())
     for shown in (
+        "flipped one bit of a stored object: the read is refused",
+        "restored the byte: store check ok=True",
         "stopped by max_trials",
         "each trial a child run of",
         "held-out: roc_auc",
