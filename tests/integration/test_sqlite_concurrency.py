@@ -20,6 +20,10 @@ def _writer(home: str, worker: int) -> int:
             ws.lineage.record(
                 Node("run", f"w{worker}-{i}"), Node("artifact", meta.digest), "output"
             )
+            with ws.start_run("concurrency", run_name=f"w{worker}-{i}") as run:
+                run.log_param("worker", worker)
+                for step in range(10):
+                    run.log_metric("m", float(step), step=step)
     return worker
 
 
@@ -37,6 +41,11 @@ def test_eight_processes_write_without_lock_errors_or_lost_rows(tmp_path: Path) 
         assert {e.outcome for e in events} == {"success"}
         assert {e.principal for e in events} == {f"worker-{w}" for w in range(PROCESSES)}
         assert ws.artifacts.verify().ok
+        runs = ws.tracking.search_runs("", experiment="concurrency", max_results=1000).runs
+        assert len(runs) == PROCESSES * WRITES
+        assert {r.status for r in runs} == {"FINISHED"}
+        history = ws.tracking.metric_history(runs[0].id, "m")
+        assert [p.value for p in history] == [float(s) for s in range(10)]
         for w in range(PROCESSES):
             edges = ws.lineage.downstream(Node("run", f"w{w}-{WRITES - 1}"))
             assert len(edges) == 1
