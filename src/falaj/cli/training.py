@@ -206,9 +206,11 @@ def evaluate(
     target: str = _TARGET,
     task: str = typer.Option("classification", "--task", help="classification | regression"),
     slices: list[str] = typer.Option([], "--slice", help="Column to compute metrics per value."),
-    threshold: float = typer.Option(0.5, "--threshold"),
-    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples."),
-    seed: int = typer.Option(0, "--seed"),
+    threshold: float = typer.Option(
+        0.5, "--threshold", help="Score at which a case is predicted positive (0..1)."
+    ),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples (0: none)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
     trusted: bool = _TRUSTED,
     out: Path | None = _OUT,
     as_json: bool = _JSON,
@@ -247,8 +249,8 @@ def evaluate(
 @app.command("fairness")
 def fairness(
     ctx: typer.Context,
-    model: str = typer.Argument(...),
-    version: int = typer.Argument(...),
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: int = typer.Argument(..., help="Model version."),
     data: Path | None = _DATA,
     dataset: str | None = _DATASET,
     target: str = _TARGET,
@@ -256,10 +258,14 @@ def fairness(
     policy: Path | None = typer.Option(
         None, "--policy", help="YAML policy: min_group_size and thresholds with justification."
     ),
-    min_group_size: int | None = typer.Option(None, "--min-group-size"),
-    intersections: bool = typer.Option(False, "--intersections"),
+    min_group_size: int | None = typer.Option(
+        None, "--min-group-size", help="Smallest trusted group (required without --policy)."
+    ),
+    intersections: bool = typer.Option(
+        False, "--intersections", help="Also audit the combination of all sensitive columns."
+    ),
     threshold: float = typer.Option(0.5, "--threshold", help="Score at which a case is positive."),
-    bootstrap: int = typer.Option(500, "--bootstrap"),
+    bootstrap: int = typer.Option(500, "--bootstrap", help="Bootstrap resamples per group."),
     trusted: bool = _TRUSTED,
     out: Path | None = _OUT,
     as_json: bool = _JSON,
@@ -331,12 +337,12 @@ def fairness(
 @app.command("explain")
 def explain(
     ctx: typer.Context,
-    model: str = typer.Argument(...),
-    version: int = typer.Argument(...),
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: int = typer.Argument(..., help="Model version."),
     data: Path | None = _DATA,
     dataset: str | None = _DATASET,
     target: str | None = typer.Option(None, "--target", help="Label column to drop, if present."),
-    max_rows: int = typer.Option(500, "--max-rows"),
+    max_rows: int = typer.Option(500, "--max-rows", help="Rows explained (a seeded sample)."),
     sample_budget: int = typer.Option(
         200, "--sample-budget", help="Model evaluations per row (permutation method)."
     ),
@@ -373,9 +379,11 @@ def explain(
 @app.command("card")
 def card(
     ctx: typer.Context,
-    model: str = typer.Argument(...),
-    version: int = typer.Argument(...),
-    intended_use: str | None = typer.Option(None, "--intended-use"),
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: int = typer.Argument(..., help="Model version."),
+    intended_use: str | None = typer.Option(
+        None, "--intended-use", help="What the model is for (else 'not recorded')."
+    ),
     out_of_scope: list[str] = typer.Option([], "--out-of-scope", help="Out-of-scope use (repeat)."),
     limitations: list[str] = typer.Option([], "--limitation", help="Known limitation (repeat)."),
     out: Path | None = _OUT,
