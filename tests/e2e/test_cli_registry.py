@@ -147,6 +147,18 @@ def test_free_text_in_tables_is_printed_as_typed_not_read_as_markup(tmp_path: Pa
     assert "[ops] retrained" in history.out
 
 
+def test_a_version_number_too_large_for_the_db_is_one_line(tmp_path: Path) -> None:
+    home, uri = _workspace_with_logged_model(tmp_path)
+    run_falaj("--home", str(home), "models", "register", "credit-risk", uri)
+    for command in (("models", "show"), ("gate", "check")):
+        r = run_falaj("--home", str(home), *command, "credit-risk", "99999999999999999999")
+        assert r.code == 2, r.err
+        assert r.err.strip() == (
+            "error: version '99999999999999999999' is invalid: expected a positive integer up "
+            "to 2147483647"
+        )
+
+
 def test_models_list_show_and_versions(tmp_path: Path) -> None:
     home, uri = _workspace_with_logged_model(tmp_path)
     h = ("--home", str(home))

@@ -33,6 +33,9 @@ _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 #: Aliases that would be ambiguous in ``get_version(name, "latest")``.
 RESERVED_ALIASES = frozenset({"latest"})
 MAX_TAG_KEY = 250
+#: Version numbers are 32-bit integers in the metadata DB.
+MAX_VERSION = 2**31 - 1
+_DIGITS = re.compile(r"^[0-9]+$")
 
 
 def check_model_name(name: object) -> str:
@@ -59,8 +62,10 @@ def check_version_number(version: object) -> int:
     if isinstance(version, bool) or not isinstance(version, int | str):
         raise InvalidInputError(f"version {version!r} is invalid: expected a positive integer")
     text = str(version).strip()
-    if not text.isdigit() or int(text) <= 0:
-        raise InvalidInputError(f"version {version!r} is invalid: expected a positive integer")
+    if not _DIGITS.match(text) or not 0 < int(text) <= MAX_VERSION:
+        raise InvalidInputError(
+            f"version {version!r} is invalid: expected a positive integer up to {MAX_VERSION}"
+        )
     return int(text)
 
 
@@ -95,13 +100,11 @@ def parse_version_ref(ref: object) -> int | str:
     if isinstance(ref, bool):
         raise InvalidInputError(f"version {ref!r} is invalid: expected a number or an alias")
     if isinstance(ref, int):
-        if ref <= 0:
-            raise InvalidInputError(f"version {ref} is invalid: expected a positive integer")
-        return ref
+        return check_version_number(ref)
     if isinstance(ref, str):
         text = ref.strip()
-        if text.isdigit():
-            return parse_version_ref(int(text))
+        if _DIGITS.match(text):
+            return check_version_number(text)
         if text == "latest":
             return text
         return check_alias(text)
