@@ -39,6 +39,7 @@ __all__ = ["ActiveRun"]
 
 _now = time.time
 _MAX_ERROR = 4000
+_STEP_MAX = 2**63  # steps are BIGINT
 
 
 class ActiveRun:
@@ -118,7 +119,13 @@ class ActiveRun:
                 self.id,
                 key,
                 number,
-                0 if step is None else (step if type(step) is int else metric_step(key, step)),
+                0
+                if step is None
+                else (
+                    step
+                    if type(step) is int and -_STEP_MAX <= step < _STEP_MAX
+                    else metric_step(key, step)
+                ),
                 _now() if timestamp is None else to_epoch_seconds("timestamp", timestamp),
             )
         )

@@ -427,8 +427,15 @@ class _Parser:
             return float(tok.value)  # type: ignore[arg-type]
         if kind == "time":
             if tok.kind == "NUMBER":
+                try:  # epoch milliseconds, as MLflow writes them
+                    moment = dt.datetime.fromtimestamp(float(tok.value) / 1000, dt.UTC)  # type: ignore[arg-type]
+                except (OverflowError, OSError, ValueError):
+                    raise self.fail(
+                        f"{key} is compared with epoch milliseconds out of the range of dates "
+                        "(years 1 to 9999)"
+                    ) from None
                 self.advance()
-                return dt.datetime.fromtimestamp(float(tok.value) / 1000, dt.UTC)  # type: ignore[arg-type]
+                return moment
             if tok.kind == "STRING":
                 self.advance()
                 return _parse_time(str(tok.value), self.text, tok.pos)

@@ -96,6 +96,10 @@ def metric_value(key: str, value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise InvalidInputError(f"metric {key!r} has value {value!r}: expected a number") from None
+    except OverflowError:
+        raise InvalidInputError(
+            f"metric {key!r} has value {value}: too large for a 64-bit float"
+        ) from None
 
 
 def metric_step(key: str, step: Any) -> int:
@@ -122,6 +126,13 @@ def to_epoch_seconds(field: str, value: Any) -> float:
             )
         return value.timestamp()
     if isinstance(value, int | float) and not isinstance(value, bool):
+        try:  # the writer stores it as a datetime: refuse here what it could not convert
+            dt.datetime.fromtimestamp(value, dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidInputError(
+                f"{field} {value!r} is invalid: epoch seconds out of the range of dates "
+                "(years 1 to 9999)"
+            ) from None
         return float(value)
     raise InvalidInputError(
         f"{field} {value!r} is invalid: expected a timezone-aware datetime or epoch seconds"

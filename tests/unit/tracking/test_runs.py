@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -195,3 +196,31 @@ def test_experiments_are_created_once_and_listed(ws: Workspace) -> None:
     assert [e.name for e in ws.tracking.list_experiments()] == ["credit", "other"]
     with pytest.raises(ExperimentNotFoundError):
         ws.tracking.search_runs(experiment="missing")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"step": 2**63}, "has step 9223372036854775808: out of the 64-bit range"),
+        ({"step": -(2**63) - 1}, "out of the 64-bit range"),
+        ({"timestamp": 1e30}, "timestamp 1e+30 is invalid: epoch seconds out of the range"),
+        ({"timestamp": float("nan")}, "timestamp nan is invalid"),
+    ],
+)
+def test_a_step_or_timestamp_the_store_cannot_hold_is_refused_at_the_call_and_poisons_nothing(
+    ws: Workspace, kwargs: dict[str, float], words: str
+) -> None:
+    with ws.start_run("credit") as run:
+        with pytest.raises(InvalidInputError, match=re.escape(words)):
+            run.log_metric("loss", 0.5, **kwargs)  # type: ignore[arg-type]
+        run.log_metric("loss", 0.4, step=2**63 - 1)
+    stored = ws.tracking.get_run(run.id)
+    assert stored.status == "FINISHED"
+    assert [(p.value, p.step) for p in ws.tracking.metric_history(run.id, "loss")] == [
+        (0.4, 2**63 - 1)
+    ]
+
+
+def test_an_integer_metric_too_large_for_a_float_is_refused(ws: Workspace) -> None:
+    with ws.start_run("credit") as run, pytest.raises(InvalidInputError, match="too large"):
+        run.log_metric("count", 10**400)

@@ -233,3 +233,9 @@ def test_nesting_at_the_limit_still_parses() -> None:
 
     expr = parse_filter("(" * MAX_NESTING + "metrics.auc > 1" + ")" * MAX_NESTING)
     assert expr == Comparison("metric", "auc", ">", 1.0)
+
+
+def test_epoch_milliseconds_out_of_the_date_range_are_a_filter_error() -> None:
+    with pytest.raises(InvalidFilterError, match="out of the range of dates") as info:
+        parse_filter("attributes.start_time > 1e30")
+    assert info.value.position == 24
