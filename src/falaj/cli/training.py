@@ -192,7 +192,8 @@ def hpo(
         "registered_version",
     ):
         if key in out:
-            table.add_row(key, str(out[key]))
+            value = out[key]
+            table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     console.print(table)
 
 
