@@ -33,8 +33,11 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "credit-risk-v2-fairness.html",
         "may not approve it (separation of duties)",
         "promoted v2 to champion",
+        "model card refreshed after the approval",
     ):
         assert shown in out, shown
+    card = (tmp_path / "demo" / "reports" / "credit-risk-v2-model_card.html").read_text()
+    assert "bob (risk-approver)" in card and "none yet" not in card
     assert (tmp_path / "demo" / "workspace" / "falaj.toml").is_file()
     audit = run_falaj("--home", str(tmp_path / "demo" / "workspace"), "audit", "list")
     assert audit.code == 0 and "artifact.put" in audit.out

@@ -5,6 +5,8 @@ approval, self-approval refused, a second principal approves, gates pass, promot
 Reads ``ctx.results["candidate_version"]`` (the training stage's version, with its evaluation,
 fairness and model card evidence) or falls back to ``ctx.results["registered_version"]``.
 Puts ``ctx.results["champion_version"]`` (int) and ``ctx.results["promotion_id"]`` (str).
+When ``ctx.results["training_reports"]`` holds a model card path, the card is written again
+there after the approval (as new ``model_card`` evidence), so its approvals section is filled.
 """
 
 from __future__ import annotations
@@ -147,5 +149,25 @@ def run(ctx: DemoContext) -> None:
         f"{f'v{earlier}' if earlier else 'none'}; and now? "
         f"v{ws.registry.alias_at(MODEL, 'champion', utcnow())}"
     )
+    _refresh_card(ctx, version)
     ctx.results["champion_version"] = record.version
     ctx.results["promotion_id"] = record.id
+
+
+def _refresh_card(ctx: DemoContext, version: int) -> None:
+    """The card written before the approval said "none yet": write it again with it."""
+    from pathlib import Path
+
+    from falaj.demo.stages.training import CARD
+
+    card = ctx.ws.training.model_card(MODEL, version, **CARD)
+    approvals = next(s for s in card.result.sections if s.key == "approvals")
+    where = ""
+    reports = ctx.results.get("training_reports") or {}
+    if "model_card" in reports:
+        path = card.write(Path(reports["model_card"]).parent, f"{MODEL}-v{version}-model_card")
+        where = f", rewritten at {path}"
+    ctx.say(
+        escape(f"model card refreshed after the approval{where}: ")
+        + escape("; ".join(approvals.items) or "no approvals")
+    )

@@ -61,6 +61,19 @@ POLICY: dict[str, Any] = {
     ],
 }
 
+CARD: dict[str, Any] = {
+    "intended_use": "Ranking consumer credit applications for manual review by loan officers.",
+    "out_of_scope": [
+        "fully automated rejection without human review",
+        "employment or insurance decisions",
+    ],
+    "limitations": [
+        "Trained on 1,000 historical German applications from the 1990s; "
+        "applicant populations today differ."
+    ],
+}
+"""What the model card states beyond the evidence (the promotion stage refreshes the card)."""
+
 
 def _load(ctx: DemoContext) -> tuple[pd.DataFrame, str | None]:
     import pandas as pd
@@ -193,19 +206,7 @@ def run(ctx: DemoContext) -> None:
         "log-odds (what serving's /explain returns)"
     )
 
-    card = ws.training.model_card(
-        MODEL,
-        mv.version,
-        intended_use="Ranking consumer credit applications for manual review by loan officers.",
-        out_of_scope=[
-            "fully automated rejection without human review",
-            "employment or insurance decisions",
-        ],
-        limitations=[
-            "Trained on 1,000 historical German applications from the 1990s; "
-            "applicant populations today differ."
-        ],
-    )
+    card = ws.training.model_card(MODEL, mv.version, **CARD)
     ctx.say(f"model card with sections: {', '.join(s.key for s in card.result.sections)}")
 
     folder = ctx.workdir / "reports"
