@@ -56,3 +56,26 @@ def test_credentials_in_an_s3_uri_are_not_stored(
     source = CsvSource(f"s3://AKIAEXAMPLE:topsecret@{name}/loans.csv", storage_options=options)
     assert source.describe()["uri"] == f"s3://{name}/loans.csv"
     assert "topsecret" not in (source.lineage_id() or "")
+
+
+def test_an_unreachable_s3_endpoint_is_one_clear_error_without_the_secret() -> None:
+    import socket
+
+    from falaj.data.errors import SourceUnavailableError
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = {
+        "key": "AKIAEXAMPLE",
+        "secret": "topsecret",
+        "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"},
+        "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 2},
+    }
+    uri = "s3://bucket/loans.csv?X-Amz-Signature=sig-secret"
+    with pytest.raises(SourceUnavailableError) as info:
+        list(CsvSource(uri, storage_options=options).iter_batches())
+    message = str(info.value)
+    assert message.startswith("source s3://bucket/loans.csv?X-Amz-Signature=*** cannot be read: ")
+    assert "EndpointConnectionError" in message
+    assert "sig-secret" not in message and "topsecret" not in message

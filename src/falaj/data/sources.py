@@ -79,6 +79,19 @@ def _open_uri(uri: str, storage_options: dict[str, Any]) -> Iterator[Any]:
         raise SourceUnavailableError(
             f"source {masked} cannot be read: {scrub(str(exc), secrets)}"
         ) from exc
+    except Exception as exc:
+        if type(exc).__module__.partition(".")[0] not in _STORAGE_CLIENTS:
+            raise
+        # e.g. botocore's EndpointConnectionError or NoCredentialsError (not OSErrors)
+        raise SourceUnavailableError(
+            f"source {masked} cannot be read: {type(exc).__name__}: {scrub(str(exc), secrets)}"
+        ) from exc
+
+
+#: Packages whose exceptions are storage-backend failures (their errors are not all OSErrors).
+_STORAGE_CLIENTS = frozenset(
+    {"botocore", "aiobotocore", "s3fs", "aiohttp", "gcsfs", "google", "adlfs", "azure", "fsspec"}
+)
 
 
 @dataclass(frozen=True)
