@@ -136,6 +136,19 @@ def test_report_gate_fails_when_a_required_report_is_missing(ws: Workspace) -> N
     ]
 
 
+@pytest.mark.parametrize("retire", ["archive", "delete_version"])
+def test_gates_fail_for_a_version_that_is_not_ready(ws: Workspace, retire: str) -> None:
+    version = _register(ws, eval_auc=0.8)
+    ws.registry.set_policy(MODEL, "risk: low\nmetrics:\n  roc_auc: {min: 0.7}\n")
+    assert ws.registry.check_gates(MODEL, version).passed
+    getattr(ws.registry, retire)(MODEL, version, reason="superseded")
+    report = ws.registry.check_gates(MODEL, version)
+    _only_failure(report, "status")
+    status = "ARCHIVED" if retire == "archive" else "DELETED"
+    assert (report.conditions[0].expected, report.conditions[0].actual) == ("READY", status)
+    assert report.conditions[1].kind == "metric" and report.conditions[1].passed
+
+
 def test_champion_gate_fails_when_auc_drops_more_than_allowed(ws: Workspace) -> None:
     champion = _register(ws, eval_auc=0.820)
     ws.registry.set_alias(MODEL, "champion", champion, reason="first model")

@@ -21,7 +21,7 @@ __all__ = ["Condition", "GateInputs", "GateReport", "evaluate"]
 class Condition:
     """One checked condition: what was required, what was found, on which evidence."""
 
-    kind: str  # metric | fairness | validation | report | champion | residency | approvals
+    kind: str  # status | metric | fairness | validation | report | champion | residency | approvals
     name: str
     passed: bool
     expected: str
@@ -113,6 +113,7 @@ class GateInputs:
 def evaluate(policy: Policy, inputs: GateInputs) -> GateReport:
     """Every condition of ``policy``, in the order the policy file lists its sections."""
     conditions: list[Condition] = []
+    conditions += _status(inputs)
     conditions += _metrics(policy, inputs)
     conditions += _fairness(policy, inputs)
     conditions += _validation(policy, inputs)
@@ -159,6 +160,15 @@ def _evidence_label(e: Evidence) -> str:
     digest = f", artifact sha256:{e.artifact_digest[:12]}" if e.artifact_digest else ""
     stamp = e.created_at.strftime("%Y-%m-%d %H:%M:%S")
     return f"{e.kind} evidence {e.id[:8]} by {e.created_by} at {stamp}{digest}"
+
+
+def _status(inputs: GateInputs) -> list[Condition]:
+    """Only READY versions can be approved or promoted: any other status fails the gates."""
+    status = inputs.version.status
+    if status == "READY":
+        return []
+    evidence = f"version {inputs.version.version} is {status}: it cannot be approved or promoted"
+    return [Condition("status", "version status", False, "READY", status, evidence)]
 
 
 def _metrics(policy: Policy, inputs: GateInputs) -> list[Condition]:
