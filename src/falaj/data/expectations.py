@@ -129,6 +129,10 @@ class Suite:
             raise ExpectationFileError(
                 f"expectation file {file} cannot be read: {exc.strerror}"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise ExpectationFileError(
+                f"expectation file {file} is not UTF-8 text (byte {exc.start}: {exc.reason})"
+            ) from None
         return cls.from_yaml(text, source=str(file))
 
 

@@ -84,6 +84,14 @@ def load_spec(path: str | Path, params: Mapping[str, Any] | None = None) -> Pipe
         raise PipelineNotFoundError(f"pipeline spec {file} does not exist")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PipelineDefinitionError(
+            f"pipeline spec {file} is not UTF-8 text (byte {exc.start}: {exc.reason})"
+        ) from exc
+    except OSError as exc:
+        raise PipelineDefinitionError(
+            f"pipeline spec {file} cannot be read: {exc.strerror or exc}"
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""

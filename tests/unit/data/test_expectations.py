@@ -87,3 +87,10 @@ def test_duplicate_keys_are_refused_with_their_line() -> None:
 def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ExpectationFileError, match="cannot be read"):
         Suite.from_file(tmp_path / "missing.yaml")
+
+
+def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("suite: café\n".encode("latin-1"))
+    with pytest.raises(ExpectationFileError, match=r"latin1.yaml is not UTF-8 text \(byte 10"):
+        Suite.from_file(path)

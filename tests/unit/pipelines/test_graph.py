@@ -185,3 +185,14 @@ def test_module_attr_source_builds_with_params() -> None:
     pipe = load_pipeline(f"{MOD}:linear", {"rows": 9})
     assert pipe.source == f"{MOD}:linear"
     assert pipe.nodes["make_frame"].params["rows"] == 9
+
+
+def test_yaml_spec_that_is_not_utf8_or_not_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    latin = tmp_path / "latin1.yaml"
+    latin.write_bytes("name: café\n".encode("latin-1"))
+    with pytest.raises(PipelineDefinitionError, match=r"latin1.yaml is not UTF-8 text \(byte 9"):
+        load_spec(latin)
+    with pytest.raises(PipelineDefinitionError, match="line 2, column 1: not valid YAML"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("name: [x\n", encoding="utf-8")
+        load_spec(bad)
