@@ -132,3 +132,11 @@ def test_a_check_that_cannot_be_evaluated_fails_the_dataset_not_zero_rows() -> N
     assert failure.row_level is False  # no row can be cleared, so quarantine cannot fix it
     assert failure.examples[0].startswith("could not be evaluated: TypeError(")
     assert report.row_reasons == {}
+
+
+def test_freshness_on_a_column_without_dates_says_so() -> None:
+    frame = pd.DataFrame({"opened": ["soon", "later"]})
+    suite = Suite.from_dict({"freshness": {"column": "opened", "max_age": "2d"}})
+    (failure,) = run_suite(frame, suite, now=NOW).failures
+    assert failure.check == "freshness"
+    assert failure.examples == ["column opened has no date or time values"]
