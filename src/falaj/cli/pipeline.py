@@ -269,6 +269,11 @@ def show_cmd(
             step_run = run.latest(logs)
             if step_run is None:
                 raise StepNotFoundError(f"pipeline run {run_id} has no step run {logs!r}")
+            if step_run.cached_from:
+                err_console.print(
+                    f"step {logs!r} was served from cache; logs of step run {step_run.cached_from}",
+                    highlight=False,
+                )
             typer.echo(ws.pipelines.logs(step_run.id), nl=False)
             return
     if as_json:

@@ -328,10 +328,11 @@ class PipelineService(Service):
         )
 
     def logs(self, step_run_id: str) -> str:
-        """What the step printed and logged (all attempts)."""
+        """What the step printed and logged (all attempts); a CACHED step run shows the logs of
+        the step run it was served from."""
         run = self.get_step_run(step_run_id)
         if run.log_digest is None:
-            return ""
+            return self.logs(run.cached_from) if run.cached_from else ""
         return self.artifacts.get_bytes(run.log_digest).decode("utf-8", errors="replace")
 
     # -- helpers -------------------------------------------------------------------------------

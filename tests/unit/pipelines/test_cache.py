@@ -32,6 +32,15 @@ def test_rerun_with_same_inputs_is_served_from_cache(ws: Workspace, counter: str
     assert [e.cache_key for e in events] == [st.cache_key for st in first.steps]
 
 
+def test_a_cached_step_shows_the_logs_of_the_step_run_it_came_from(ws: Workspace) -> None:
+    first = ws.pipelines.run(s.linear, params={"rows": 3})
+    second = ws.pipelines.run(s.linear, params={"rows": 3})
+    original, cached = first.latest("make_frame"), second.latest("make_frame")
+    assert original is not None and cached is not None and cached.status == "CACHED"
+    assert ws.pipelines.logs(original.id) == "making 3 rows\n"
+    assert ws.pipelines.logs(cached.id) == "making 3 rows\n"
+
+
 def test_no_cache_forces_every_step_to_run(ws: Workspace, counter: str) -> None:
     ws.pipelines.run(s.linear, params={"counter": counter})
     again = ws.pipelines.run(s.linear, params={"counter": counter}, use_cache=False)
