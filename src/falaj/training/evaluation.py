@@ -185,6 +185,11 @@ def _binary_targets(
     return (y_true == positive_label).astype(np.float64), ordered
 
 
+MAX_SLICE_VALUES = 50
+"""A slice column with more distinct values is refused: one table row per value of a continuous
+column says nothing (each slice holds a row or two)."""
+
+
 def _slice_groups(
     slices: pd.DataFrame | Mapping[str, Sequence[Any]] | None, n: int
 ) -> list[tuple[str, str, np.ndarray[Any, Any]]]:
@@ -196,6 +201,13 @@ def _slice_groups(
     groups: list[tuple[str, str, np.ndarray[Any, Any]]] = []
     for column in frame.columns:
         values = frame[column].astype("string").fillna("<missing>").to_numpy()
+        distinct = len(set(values.tolist()))
+        if distinct > MAX_SLICE_VALUES:
+            raise EvaluationInputError(
+                f"slice column {column!r} has {distinct} distinct values: expected at most "
+                f"{MAX_SLICE_VALUES} (a categorical column; bin a numeric one first, e.g. pass "
+                "a frame with an age group)"
+            )
         for value in sorted(set(values.tolist())):
             groups.append((str(column), str(value), np.flatnonzero(values == value)))
     return groups

@@ -9,7 +9,6 @@ Rendered to Markdown and to self-contained HTML.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -92,7 +91,9 @@ class ModelCard:
         }
 
     def json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2, sort_keys=True, default=str)
+        from falaj.training.reports.html import dumps
+
+        return dumps(self.as_dict())
 
     def evidence_summary(self, **extra: Any) -> dict[str, Any]:
         """The ``model_card`` evidence shape: the section keys (plus any digests given)."""

@@ -39,15 +39,13 @@ class ReportOutcome:
 
     def write(self, folder: str | Path, stem: str) -> Path:
         """Write the HTML report (and JSON beside it) into ``folder``; returns the HTML path."""
-        import json
+        from falaj.training.reports.html import dumps
 
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         html_path = out / f"{stem}.html"
         html_path.write_text(self.html, encoding="utf-8")
-        (out / f"{stem}.json").write_text(
-            json.dumps(self.data, indent=2, sort_keys=True, default=str), encoding="utf-8"
-        )
+        (out / f"{stem}.json").write_text(dumps(self.data), encoding="utf-8")
         return html_path
 
 
@@ -368,12 +366,12 @@ class TrainingService(Service):
         data: dict[str, Any],
         summary: dict[str, Any],
     ) -> ReportOutcome:
-        import json
+        from falaj.training.reports.html import dumps
 
         artifacts = self._ws.artifacts
         html_info = artifacts.put_bytes(html.encode("utf-8"), media_type="text/html")
         json_info = artifacts.put_bytes(
-            json.dumps(data, indent=2, sort_keys=True, default=str).encode("utf-8"),
+            dumps(data).encode("utf-8"),
             media_type="application/json",
         )
         summary = {**summary, "model_digest": mv.artifact_digest, "report_json": json_info.digest}

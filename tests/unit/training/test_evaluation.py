@@ -171,3 +171,10 @@ def test_mismatched_lengths_are_rejected() -> None:
 def test_invalid_confidence_is_rejected() -> None:
     with pytest.raises(EvaluationInputError, match="confidence"):
         evaluate_regression([1.0, 2.0], [1.0, 2.0], confidence=1.5)
+
+
+def test_continuous_slice_column_is_refused_with_its_count(binary) -> None:
+    y, score = binary[0], binary[1]
+    slices = pd.DataFrame({"income": np.arange(len(y), dtype=float)})
+    with pytest.raises(EvaluationInputError, match=r"'income' has \d+ distinct values"):
+        evaluate_classification(y, score, slices=slices, n_bootstrap=0)

@@ -106,3 +106,18 @@ def test_fairness_charts_fit_two_per_row_and_never_exceed_the_page(scored) -> No
     # shown larger than drawn, shapes in proportion (the viewBox keeps the drawing size)
     shown, drawn = re.search(r'<svg [^>]*?width="(\d+)"[^>]*?viewBox="0 0 (\d+) ', html).groups()
     assert int(shown) > int(drawn)
+
+
+def test_report_json_is_strict_with_undefined_metrics_as_null() -> None:
+    # a slice holding one class only: its ROC AUC is undefined
+    y = np.array([0, 1, 0, 1, 1, 1])
+    score = np.array([0.2, 0.8, 0.4, 0.7, 0.9, 0.6])
+    result = evaluate_classification(
+        y, score, slices=pd.DataFrame({"g": ["a", "a", "a", "a", "b", "b"]}), n_bootstrap=0
+    )
+    report = evaluation_report(result)
+    data = json.loads(report.json, parse_constant=lambda c: pytest.fail(f"{c} in report JSON"))
+    only_b = next(s for s in data["slices"] if s["value"] == "b")
+    assert only_b["metrics"]["roc_auc"] is None
+    embedded = re.search(r'<template id="report-data"[^>]*>(.*?)</template>', report.html, re.S)
+    assert embedded and "NaN" not in embedded.group(1)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-__all__ = ["external_references", "fmt", "page", "table"]
+__all__ = ["dumps", "external_references", "fmt", "page", "table"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1080px;
@@ -34,6 +35,26 @@ _EXTERNAL = re.compile(
     r"""\b(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import)""",
     re.IGNORECASE,
 )
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dumps(data: Any, *, indent: int | None = 2) -> str:
+    """Strict JSON of a report: NaN and infinities (an undefined metric) become null."""
+    return json.dumps(
+        _finite(json.loads(json.dumps(data, default=str))),
+        indent=indent,
+        sort_keys=True,
+        allow_nan=False,
+    )
 
 
 def external_references(document: str) -> list[str]:
@@ -82,7 +103,7 @@ def page(
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     embedded = ""
     if data is not None:
-        text = json.dumps(data, default=str, sort_keys=True)
+        text = dumps(data, indent=None)
         embedded = f'<template id="report-data" data-format="json">{escape(text)}</template>'
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import Any
 from falaj.training.evaluation import EvaluationResult
 from falaj.training.explain import Explanation
 from falaj.training.fairness import FairnessReport
-from falaj.training.reports.html import Markup, page, table
+from falaj.training.reports.html import Markup, dumps, page, table
 from falaj.training.reports.svg import Bar, Series, bar_chart, line_chart, matrix_chart
 
 __all__ = [
@@ -36,7 +35,7 @@ class Report:
 
     @property
     def json(self) -> str:
-        return json.dumps(self.data, indent=2, sort_keys=True, default=str)
+        return dumps(self.data)
 
     def html_bytes(self) -> bytes:
         return self.html.encode("utf-8")
