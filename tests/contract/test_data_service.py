@@ -109,6 +109,12 @@ def test_a_version_that_is_not_a_positive_integer_is_refused(
         any_ws.datasets.get("credit", version)  # type: ignore[arg-type]
 
 
+def test_a_description_that_is_not_text_is_refused(any_ws: Workspace) -> None:
+    with pytest.raises(InvalidInputError, match="description 5 is invalid: expected text"):
+        any_ws.datasets.register("credit", _credit(), description=5)  # type: ignore[arg-type]
+    assert any_ws.datasets.latest_versions() == []
+
+
 def test_anomalies_of_a_batch_that_is_not_a_frame_is_refused(any_ws: Workspace) -> None:
     v = any_ws.datasets.register("credit", _credit())
     with pytest.raises(InvalidInputError, match="batch of type list is invalid"):

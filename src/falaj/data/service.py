@@ -70,6 +70,10 @@ class DatasetService(Service):
         chunks). ``derived_from`` names the dataset version (``"name@3"``) this one was made from.
         """
         check_name(name)
+        if description is not None and not isinstance(description, str):
+            raise InvalidInputError(
+                f"description {description!r} is invalid: expected text or None"
+            )
         source = _as_source(data)
         parent = self._get_by_ref(derived_from) if derived_from is not None else None
         with tempfile.TemporaryDirectory(prefix="falaj-ingest-") as tmp:
