@@ -53,6 +53,11 @@ def test_register_list_show_profile_diff_and_validate(tmp_path: Path) -> None:
     bad = run_falaj("--home", home, "data", "validate", "loans@2", "-e", str(suite))
     assert bad.code == 2
     assert "amount.max (amount <= 1000)" in bad.err and "Traceback" not in bad.err
+    bad_json = run_falaj("--home", home, "data", "validate", "loans@2", "-e", str(suite), "--json")
+    assert bad_json.code == 2
+    report = json.loads(bad_json.out)  # the report still reaches a machine reader
+    assert report["status"] == "failed" and report["dataset_version_id"] == "loans@2"
+    assert {c["check"]: c["failed_rows"] for c in report["checks"]}["amount.max"] == 126
     warned = run_falaj(
         "--home", home, "data", "validate", "loans@2", "-e", str(suite), "--policy", "quarantine"
     )

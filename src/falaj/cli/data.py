@@ -199,12 +199,21 @@ def validate(
     policy: str = typer.Option("fail", "--policy", help="fail | warn | quarantine."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Check a version against an expectation suite; exit non-zero when it fails (policy fail)."""
+    """Check a version against an expectation suite; exit non-zero when it fails (policy fail).
+
+    With --json the report is printed on stdout whether or not the data passed.
+    """
+    from falaj.data.errors import ValidationFailedError
     from falaj.data.validate import check_policy
 
     chosen = check_policy(policy)
     with open_workspace(ctx) as ws:
-        result = ws.datasets.validate(ref, expectations, policy=chosen)
+        try:
+            result = ws.datasets.validate(ref, expectations, policy=chosen)
+        except ValidationFailedError as exc:
+            if as_json:
+                print_json(_result_dict(exc.result))
+            raise
     if as_json:
         print_json(_result_dict(result))
         return
