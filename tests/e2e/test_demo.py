@@ -34,6 +34,7 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "may not approve it (separation of duties)",
         "promoted v2 to champion",
         "model card refreshed after the approval",
+        f"open the reports: {tmp_path / 'demo' / 'reports'}",
     ):
         assert shown in out, shown
     card = (tmp_path / "demo" / "reports" / "credit-risk-v2-model_card.html").read_text()

@@ -65,9 +65,16 @@ def run_demo(
             shutil.rmtree(root, ignore_errors=True)
     out.print(Rule(f"[bold green]demo finished in {time.perf_counter() - started:.1f} s[/]"))
     if temporary and not keep:
-        out.print("[dim]the throw-away workspace was removed (use --keep to inspect it)[/]")
+        removed = (
+            "workspace and its reports were" if "training_reports" in results else "workspace was"
+        )
+        out.print(
+            f"[dim]the throw-away {removed} removed (use --keep or --workdir DIR to open them)[/]"
+        )
     else:
         out.print(f"inspect it: falaj --home {root / 'workspace'} audit list")
+        if "training_reports" in results:
+            out.print(f"open the reports: {root / 'reports'}")
     return results
 
 
