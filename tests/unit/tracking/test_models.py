@@ -197,6 +197,18 @@ class CustomScaler:
         self.factor = 2.0
 
 
+@pytest.mark.parametrize("value", ["no", "yes", 1, None])
+def test_trusted_must_be_a_real_boolean_so_a_string_never_lets_pickle_run(
+    data: tuple[pd.DataFrame, pd.Series], value: object
+) -> None:
+    x, y = data
+    packed = pack_model(_pyfunc(x, y), input_example=x.head(3), trusted=True)
+    with pytest.raises(InvalidInputError, match=f"trusted {value!r} is invalid"):
+        unpack_model(packed.data, trusted=value)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match=f"trusted {value!r} is invalid"):
+        pack_model(_pyfunc(x, y), input_example=x.head(3), trusted=value)  # type: ignore[arg-type]
+
+
 def test_sklearn_model_holding_unknown_types_needs_trust_both_ways(
     data: tuple[pd.DataFrame, pd.Series],
 ) -> None:

@@ -44,6 +44,7 @@ def pack_model(
     trusted: bool = False,
 ) -> PackedModel:
     """Serialize ``model`` into one archive (flavor detected unless given)."""
+    _check_trusted(trusted)
     if model is None:
         raise InvalidInputError("model is None: expected a trained model")
     impl = get_flavor(flavor) if flavor is not None else detect_flavor(model)
@@ -136,6 +137,7 @@ def _open(data: bytes, *, read_files: bool) -> tuple[dict[str, Any], dict[str, b
 
 def unpack_model(data: bytes, *, trusted: bool = False) -> LoadedModel:
     """Load a model archive; a format that needs pickle requires ``trusted=True``."""
+    _check_trusted(trusted)
     manifest, files = _open(data, read_files=True)
     impl = get_flavor(str(manifest.get("flavor")))
     meta = dict(manifest.get("flavor_meta") or {})
@@ -148,3 +150,9 @@ def unpack_model(data: bytes, *, trusted: bool = False) -> LoadedModel:
         manifest=manifest,
         impl=impl,
     )
+
+
+def _check_trusted(trusted: object) -> None:
+    """Only a real ``True`` lets pickle run: ``trusted="no"`` must not count as consent."""
+    if not isinstance(trusted, bool):
+        raise InvalidInputError(f"trusted {trusted!r} is invalid: expected True or False")
