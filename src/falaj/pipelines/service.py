@@ -12,7 +12,12 @@ from falaj.artifacts.service import ArtifactService
 from falaj.errors import ConflictError, InvalidInputError
 from falaj.governance.service import Service, ServiceContext
 from falaj.pipelines import repository as repo
-from falaj.pipelines.errors import PipelineRunNotFoundError, RunStateError, StepFailedError
+from falaj.pipelines.errors import (
+    PipelineDefinitionError,
+    PipelineRunNotFoundError,
+    RunStateError,
+    StepFailedError,
+)
 from falaj.pipelines.executors.base import Executor
 from falaj.pipelines.graph import Pipeline, PipelineDef
 from falaj.pipelines.materializers import unmaterialize
@@ -124,6 +129,11 @@ class PipelineService(Service):
                 f"pipeline run {run_id} is {run.status}; only a FAILED run can be resumed"
             )
         pipe = self._rebuild(run, pipeline)
+        if pipe.name != run.pipeline:
+            raise PipelineDefinitionError(
+                f"pipeline run {run_id} is a run of pipeline {run.pipeline!r}; pipeline "
+                f"{pipe.name!r} cannot resume it"
+            )
         reuse = self._completed(run, pipe)
         runner_executor, owned = self._executor(executor)
         try:
@@ -151,7 +161,7 @@ class PipelineService(Service):
         The pipeline run is created on first use of ``run_key``; the step's inputs come from
         the store (the upstream steps must have run under the same key).
         """
-        if not run_key or len(run_key) > 300:
+        if not isinstance(run_key, str) or not run_key or len(run_key) > 300:
             raise InvalidInputError(f"run_key {run_key!r} is invalid; expected 1-300 characters")
         pipe = load_pipeline(source, params)
         pipe.node(step)

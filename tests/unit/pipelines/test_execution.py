@@ -126,6 +126,26 @@ def test_only_failed_runs_can_be_resumed(ws: Workspace) -> None:
         ws.pipelines.resume(run.id)
 
 
+def test_a_failed_run_is_not_resumed_by_another_pipeline(ws: Workspace, tmp_path: Path) -> None:
+    from falaj.pipelines.errors import PipelineDefinitionError
+
+    flag = tmp_path / "flag"
+    flag.write_text("fail")
+    with pytest.raises(StepFailedError) as info:
+        ws.pipelines.run(s.gated, params={"flag": str(flag)})
+    run_id = info.value.run_id
+    with pytest.raises(PipelineDefinitionError, match="is a run of pipeline 'gated'"):
+        ws.pipelines.resume(run_id, pipeline=s.linear.build())
+    assert ws.pipelines.get_run(run_id).status == "FAILED"  # untouched
+
+
+def test_a_run_key_that_is_not_text_is_refused(ws: Workspace) -> None:
+    from falaj.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="run_key 5 is invalid"):
+        ws.pipelines.run_step(f"{s.__name__}:linear", "make_frame", run_key=5)  # type: ignore[arg-type]
+
+
 def test_step_logs_are_captured_per_step(ws: Workspace) -> None:
     run = ws.pipelines.run(s.linear, params={"rows": 2})
     frame = run.latest("make_frame")
