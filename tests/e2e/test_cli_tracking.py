@@ -144,3 +144,14 @@ def test_import_mlflow_from_a_missing_sqlite_file_is_refused_and_creates_nothing
     assert f"there is no SQLite file at {missing}" in result.err
     assert "Traceback" not in result.err
     assert not (tmp_path / "typo").exists()
+
+
+def test_names_params_and_tags_are_shown_as_typed_not_as_markup(tmp_path: Path) -> None:
+    path = tmp_path / "ws"
+    with Workspace.init(path) as ws, ws.start_run("credit", run_name="[auto] sweep") as run:
+        run.log_param("solver", "[lbfgs]")
+        run.set_tag("note", "[bold]x")
+    shown = run_falaj("--home", str(path), "runs", "show", run.id)
+    assert shown.code == 0, shown.err
+    for text in ("[auto] sweep", "[lbfgs]", "[bold]x"):
+        assert text in shown.out

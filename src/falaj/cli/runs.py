@@ -47,7 +47,7 @@ def _runs_table(runs: list[Run], metric_keys: list[str]) -> Table:
         style = _STATUS_STYLE.get(run.status, "")
         table.add_row(
             run.id[:12],
-            run.name,
+            escape(run.name),
             run.experiment,
             f"[{style}]{run.status}[/]",
             _when(run.start_time),
@@ -150,7 +150,8 @@ def show(
         print_json(run.as_dict())
         return
     style = _STATUS_STYLE.get(run.status, "")
-    console.print(f"[bold]run {run.id}[/]  {run.name}  [{style}]{run.status}[/]", highlight=False)
+    header = f"[bold]run {run.id}[/]  {escape(run.name)}  [{style}]{run.status}[/]"
+    console.print(header, highlight=False)
     console.print(
         f"experiment {run.experiment} · by {run.created_by} · started {_when(run.start_time)} "
         f"· ended {_when(run.end_time)} · {_duration(run)}"
@@ -229,7 +230,7 @@ def compare(
             }
         )
         return
-    table = Table("", *[f"{r.name}\n{r.id[:12]}" for r in runs], title="run comparison")
+    table = Table("", *[f"{escape(r.name)}\n{r.id[:12]}" for r in runs], title="run comparison")
     table.add_row("experiment", *[r.experiment for r in runs])
     table.add_row("status", *[f"[{_STATUS_STYLE.get(r.status, '')}]{r.status}[/]" for r in runs])
     table.add_row("duration", *[_duration(r) for r in runs], end_section=True)
