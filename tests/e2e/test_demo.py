@@ -49,3 +49,17 @@ def test_demo_refuses_a_foreign_non_empty_folder(tmp_path: Path) -> None:
     r = run_falaj("demo", "--workdir", str(tmp_path))
     assert r.code == 4 and "not empty" in r.err
     assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+def test_demo_only_with_an_unknown_stage_names_the_stages(tmp_path: Path) -> None:
+    r = run_falaj("demo", "--only", "trainig", "--workdir", str(tmp_path / "demo"))
+    assert r.code == 2
+    assert "Traceback" not in r.err
+    assert "--only trainig: no such demo stage; expected some of foundation, data" in r.err
+
+
+def test_demo_only_promotion_runs_the_training_it_needs(tmp_path: Path) -> None:
+    from falaj.demo.runner import run_demo
+
+    results = run_demo(tmp_path / "demo", only=["promotion"])
+    assert results["champion_version"] == results["candidate_version"]

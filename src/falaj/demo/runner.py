@@ -41,6 +41,7 @@ def run_demo(
     from falaj.demo.stages import STAGES
 
     out = console or Console()
+    selected = _with_needs(only, STAGES) if only else None
     temporary = workdir is None
     root = Path(tempfile.mkdtemp(prefix="falaj-demo-")) if workdir is None else Path(workdir)
     if root.exists() and any(root.iterdir()) and not temporary:
@@ -53,7 +54,7 @@ def run_demo(
         with Workspace.init(root / "workspace", region="ae-dubai-1", exist_ok=True) as ws:
             ctx = DemoContext(ws=ws, console=out, workdir=root)
             for number, stage in enumerate(STAGES, start=1):
-                if only and stage.key not in only:
+                if selected is not None and stage.key not in selected:
                     continue
                 out.print(Rule(f"{number}. {stage.title}", align="left"))
                 t0 = time.perf_counter()
@@ -69,13 +70,33 @@ def run_demo(
             "workspace and its reports were" if "training_reports" in results else "workspace was"
         )
         out.print(
-            f"[dim]the throw-away {removed} removed (use --keep or --workdir DIR to open them)[/]"
+            f"[dim]the throw-away {removed} removed (use --keep or --workdir DIR to keep them)[/]"
         )
     else:
         out.print(f"inspect it: falaj --home {root / 'workspace'} audit list")
         if "training_reports" in results:
             out.print(f"open the reports: {root / 'reports'}")
     return results
+
+
+def _with_needs(only: list[str], stages: list[Any]) -> set[str]:
+    """The stages named by ``--only`` plus those they need; unknown names are refused."""
+    from falaj.errors import InvalidInputError
+
+    by_key = {stage.key: stage for stage in stages}
+    unknown = [key for key in only if key not in by_key]
+    if unknown:
+        raise InvalidInputError(
+            f"--only {', '.join(unknown)}: no such demo stage; expected some of {', '.join(by_key)}"
+        )
+    selected: set[str] = set()
+    todo = list(only)
+    while todo:
+        key = todo.pop()
+        if key not in selected:
+            selected.add(key)
+            todo.extend(by_key[key].needs)
+    return selected
 
 
 def raise_if_not_demo(root: Path) -> None:

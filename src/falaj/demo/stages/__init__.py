@@ -19,6 +19,8 @@ class Stage:
     key: str
     title: str
     run: Callable[[DemoContext], None]
+    needs: tuple[str, ...] = ()
+    """Stages whose results this one reads and cannot do without (``--only`` adds them)."""
 
 
 def _stages() -> list[Stage]:
@@ -48,7 +50,12 @@ def _stages() -> list[Stage]:
             "Budgeted HPO, evaluation, fairness audit, SHAP, model card",
             training.run,
         ),
-        Stage("promotion", "Gates, approval by a second principal, promotion", promotion.run),
+        Stage(
+            "promotion",
+            "Gates, approval by a second principal, promotion",
+            promotion.run,
+            needs=("training",),
+        ),
         Stage("audit", "The audit trail of everything above", audit_trail.run),
     ]
 
