@@ -200,6 +200,13 @@ def test_lineage_walks_upstream_and_downstream_transitively(any_ws: Workspace) -
         "model_version:credit/1",
     ]
     assert any_ws.lineage.upstream(src) == []
+    assert any_ws.lineage.upstream("model_version:credit/1") == up
+    assert len(any_ws.lineage.upstream(mv, max_depth=1)) == 1
+    for bad in (None, "no-colon", 5):
+        with pytest.raises(InvalidInputError, match="lineage node"):
+            any_ws.lineage.upstream(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="max_depth"):
+        any_ws.lineage.downstream(src, max_depth=0)
 
 
 def test_principal_of_a_workspace_is_recorded_on_writes(any_ws: Workspace) -> None:

@@ -96,3 +96,12 @@ def test_help_lists_the_commands() -> None:
     assert r.code == 0
     for command in ("init", "info", "db", "artifacts", "audit", "demo"):
         assert command in r.out
+
+
+def test_init_defaults_to_home_option_or_environment(tmp_path: Path) -> None:
+    by_option = run_falaj("--home", str(tmp_path / "a"), "init")
+    assert by_option.code == 0, by_option.err
+    assert (tmp_path / "a" / "falaj.toml").is_file()
+    by_env = run_falaj("init", env={"FALAJ_HOME": str(tmp_path / "b")})
+    assert by_env.code == 0, by_env.err
+    assert (tmp_path / "b" / "falaj.toml").is_file()

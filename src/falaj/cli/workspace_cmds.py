@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from falaj.cli.common import console, open_workspace, print_json
+from falaj.cli.common import console, open_workspace, print_json, state
 
 
 def register(app: typer.Typer) -> None:
@@ -17,14 +17,21 @@ def register(app: typer.Typer) -> None:
 
 
 def init(
-    path: Path = typer.Argument(..., help="Folder to create the workspace in."),
+    ctx: typer.Context,
+    path: Path | None = typer.Argument(
+        None, help="Folder to create the workspace in (default: --home, $FALAJ_HOME or ~/.falaj)."
+    ),
     region: str | None = typer.Option(None, help="Data-residency region, e.g. ae-dubai-1."),
     db_url: str | None = typer.Option(None, help="Metadata DB URL (default: SQLite in PATH)."),
     artifact_uri: str | None = typer.Option(None, help="Artifact store URI (default: PATH)."),
 ) -> None:
     """Create a workspace: falaj.toml, the metadata DB (migrated) and the artifact folder."""
+    from falaj.config import Settings
     from falaj.workspace import Workspace
 
+    if path is None:
+        st = state(ctx)
+        path = st.home if st.home is not None else Settings.load().home
     options: dict[str, Any] = {
         k: v
         for k, v in {"region": region, "db_url": db_url, "artifact_uri": artifact_uri}.items()

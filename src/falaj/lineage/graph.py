@@ -97,13 +97,15 @@ class LineageService(Service):
         ) as m:
             record_edge(m.conn, source, target, relation, self.principal)
 
-    def upstream(self, node: Node, *, max_depth: int = MAX_DEPTH) -> list[Edge]:
-        """Every edge that leads into ``node``, transitively, nearest first."""
-        return self._walk(node, upstream=True, max_depth=max_depth)
+    def upstream(self, node: Node | str, *, max_depth: int = MAX_DEPTH) -> list[Edge]:
+        """Every edge that leads into ``node`` (a Node or ``"kind:id"``), transitively,
+        nearest first."""
+        return self._walk(_as_node(node), upstream=True, max_depth=_depth(max_depth))
 
-    def downstream(self, node: Node, *, max_depth: int = MAX_DEPTH) -> list[Edge]:
-        """Every edge that leads out of ``node``, transitively, nearest first."""
-        return self._walk(node, upstream=False, max_depth=max_depth)
+    def downstream(self, node: Node | str, *, max_depth: int = MAX_DEPTH) -> list[Edge]:
+        """Every edge that leads out of ``node`` (a Node or ``"kind:id"``), transitively,
+        nearest first."""
+        return self._walk(_as_node(node), upstream=False, max_depth=_depth(max_depth))
 
     def _walk(self, node: Node, *, upstream: bool, max_depth: int) -> list[Edge]:
         e = lineage_edges
@@ -153,3 +155,20 @@ class LineageService(Service):
             if key not in seen:
                 seen[key] = Edge(src, dst, r.relation, depth=int(r.depth))
         return list(seen.values())
+
+
+def _as_node(node: Node | str) -> Node:
+    if isinstance(node, Node):
+        return node
+    if isinstance(node, str):
+        return Node.parse(node)
+    raise InvalidInputError(
+        f"lineage node {node!r} is invalid: expected a Node or 'kind:id' "
+        "(e.g. 'dataset_version:credit@1', 'model_version:credit-risk/2')"
+    )
+
+
+def _depth(max_depth: int) -> int:
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
+        raise InvalidInputError(f"max_depth {max_depth!r} is invalid: expected an integer >= 1")
+    return max_depth
