@@ -18,6 +18,11 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "flipped one bit of a stored object: the read is refused",
         "restored the byte: store check ok=True",
         "third run with seed=8: ingest cached, validate cached, train succeeded",
+        "step fetch needed 2 attempts (a transient outage, retried)",
+        "once the target existed: SUCCEEDED; reused fetch, score; ran publish",
+        "scheduler-a ran 2 slot(s), scheduler-b ran 0",
+        "falaj_nightly.py (each task runs `falaj step run`)",
+        "nightly.kfp.yaml",
         "stopped by max_trials",
         "each trial a child run of",
         "held-out: roc_auc",
@@ -39,6 +44,8 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         assert shown in out, shown
     card = (tmp_path / "demo" / "reports" / "credit-risk-v2-model_card.html").read_text()
     assert "bob (risk-approver)" in card and "none yet" not in card
+    dag = (tmp_path / "demo" / "ops" / "exports" / "falaj_nightly.py").read_text()
+    assert "step run" in dag and "fetch" in dag and "publish" in dag
     assert (tmp_path / "demo" / "workspace" / "falaj.toml").is_file()
     audit = run_falaj("--home", str(tmp_path / "demo" / "workspace"), "audit", "list")
     assert audit.code == 0 and "artifact.put" in audit.out

@@ -28,6 +28,7 @@ def _stages() -> list[Stage]:
         audit_trail,
         data,
         foundation,
+        orchestration,
         pipelines,
         promotion,
         registry,
@@ -44,6 +45,11 @@ def _stages() -> list[Stage]:
             "pipelines",
             "The lifecycle as a pipeline: cached re-run and lineage",
             pipelines.run,
+        ),
+        Stage(
+            "orchestration",
+            "Operating pipelines: retry, resume, schedules, Airflow and Kubeflow exports",
+            orchestration.run,
         ),
         Stage(
             "training",
