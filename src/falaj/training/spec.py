@@ -158,7 +158,7 @@ class SearchSpec:
             pruner_startup_trials=pruner.get("n_startup_trials", 3),
             positive_label=data.get("positive_label", 1),
             refit=bool(data.get("refit", True)),
-            trusted_model=bool(data.get("trusted_model", False)),
+            trusted_model=_flag(data.get("trusted_model", False), "trusted_model"),
         )
 
     @classmethod
@@ -205,3 +205,10 @@ class SearchSpec:
             "refit": self.refit,
             "trusted_model": self.trusted_model,
         }
+
+
+def _flag(value: Any, name: str) -> bool:
+    """A YAML/JSON boolean; a quoted "no" or 0 must not quietly become trust."""
+    if not isinstance(value, bool):
+        raise SearchSpaceError(f"search {name}={value!r}: expected true or false")
+    return value

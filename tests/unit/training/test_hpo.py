@@ -265,3 +265,16 @@ def test_lightgbm_and_xgboost_pipelines_are_searched_and_logged(ws, data, family
     np.testing.assert_allclose(
         loaded.predict_proba(X)[:, 1], result.estimator.predict_proba(X)[:, 1], rtol=1e-6
     )
+
+
+@pytest.mark.parametrize("value", ["no", "false", 0, 1, None])
+def test_trusted_model_must_be_a_real_boolean(value: object) -> None:
+    with pytest.raises(SearchSpaceError, match="trusted_model"):
+        SearchSpec.from_dict(
+            {
+                "family": "sklearn.logistic_regression",
+                "space": {"C": {"type": "log", "low": 0.01, "high": 10}},
+                "budget": {"max_trials": 1},
+                "trusted_model": value,
+            }
+        )
