@@ -178,6 +178,12 @@ def test_models_list_show_and_versions(tmp_path: Path) -> None:
     assert [v["version"] for v in versions] == [2, 1]
     missing = run_falaj(*h, "models", "show", "nope")
     assert missing.code == 3 and "'nope' does not exist" in missing.err
+    archived = run_falaj(*h, "models", "archive", "credit-risk", "1", "--reason", "superseded")
+    assert archived.code == 0 and "is now ARCHIVED" in archived.out
+    restored = run_falaj(*h, "models", "restore", "credit-risk", "1", "--reason", "needed")
+    assert restored.code == 0 and "is now READY" in restored.out
+    again = run_falaj(*h, "models", "show", "credit-risk", "1", "--json")
+    assert json.loads(again.out)["status"] == "READY"
 
 
 def test_demo_registry_and_promotion_stages_run_on_their_own(tmp_path: Path) -> None:

@@ -176,6 +176,19 @@ def archive(
     console.print(f"{mv.name} version {mv.version} is now {mv.status}")
 
 
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    version: int = typer.Argument(..., min=1),
+    reason: str = typer.Option("", help="Why (kept in the audit trail)."),
+) -> None:
+    """Bring an ARCHIVED version back to READY."""
+    with open_workspace(ctx) as ws:
+        mv = ws.registry.restore(name, version, reason=reason)
+    console.print(f"{mv.name} version {mv.version} is now {mv.status}")
+
+
 @app.command("delete")
 def delete(
     ctx: typer.Context,
