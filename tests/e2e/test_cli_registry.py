@@ -184,6 +184,8 @@ def test_models_list_show_and_versions(tmp_path: Path) -> None:
     assert restored.code == 0 and "is now READY" in restored.out
     again = run_falaj(*h, "models", "show", "credit-risk", "1", "--json")
     assert json.loads(again.out)["status"] == "READY"
+    deleted = run_falaj(*h, "models", "delete", "credit-risk", "1", "--reason", "withdrawn")
+    assert deleted.code == 0 and "is now DELETED" in deleted.out
 
 
 def test_demo_registry_and_promotion_stages_run_on_their_own(tmp_path: Path) -> None:

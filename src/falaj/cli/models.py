@@ -163,43 +163,45 @@ def register(
     console.print(f"[green]registered[/] {mv.name} version {mv.version} from {mv.source_uri}")
 
 
+_NAME = typer.Argument(..., help="Registered model name.")
+_VERSION = typer.Argument(..., min=1, help="Version number.")
+_REASON = typer.Option("", help="Why (kept in the audit trail).")
+
+
+def _change_status(ctx: typer.Context, name: str, version: int, reason: str, op: str) -> None:
+    """archive / restore / delete: one registry call, one line saying the new status."""
+    with open_workspace(ctx) as ws:
+        change = {
+            "archive": ws.registry.archive,
+            "restore": ws.registry.restore,
+            "delete": ws.registry.delete_version,
+        }[op]
+        mv = change(name, version, reason=reason)
+    console.print(f"{mv.name} version {mv.version} is now {mv.status}")
+
+
 @app.command("archive")
 def archive(
-    ctx: typer.Context,
-    name: str = typer.Argument(...),
-    version: int = typer.Argument(..., min=1),
-    reason: str = typer.Option("", help="Why (kept in the audit trail)."),
+    ctx: typer.Context, name: str = _NAME, version: int = _VERSION, reason: str = _REASON
 ) -> None:
     """Archive a version (refused while an alias points at it)."""
-    with open_workspace(ctx) as ws:
-        mv = ws.registry.archive(name, version, reason=reason)
-    console.print(f"{mv.name} version {mv.version} is now {mv.status}")
+    _change_status(ctx, name, version, reason, "archive")
 
 
 @app.command("restore")
 def restore(
-    ctx: typer.Context,
-    name: str = typer.Argument(...),
-    version: int = typer.Argument(..., min=1),
-    reason: str = typer.Option("", help="Why (kept in the audit trail)."),
+    ctx: typer.Context, name: str = _NAME, version: int = _VERSION, reason: str = _REASON
 ) -> None:
     """Bring an ARCHIVED version back to READY."""
-    with open_workspace(ctx) as ws:
-        mv = ws.registry.restore(name, version, reason=reason)
-    console.print(f"{mv.name} version {mv.version} is now {mv.status}")
+    _change_status(ctx, name, version, reason, "restore")
 
 
 @app.command("delete")
 def delete(
-    ctx: typer.Context,
-    name: str = typer.Argument(...),
-    version: int = typer.Argument(..., min=1),
-    reason: str = typer.Option("", help="Why (kept in the audit trail)."),
+    ctx: typer.Context, name: str = _NAME, version: int = _VERSION, reason: str = _REASON
 ) -> None:
     """Delete a version (soft: the row, its alias history and the audit trail stay)."""
-    with open_workspace(ctx) as ws:
-        mv = ws.registry.delete_version(name, version, reason=reason)
-    console.print(f"{mv.name} version {mv.version} is now {mv.status}")
+    _change_status(ctx, name, version, reason, "delete")
 
 
 @alias_app.command("set")
