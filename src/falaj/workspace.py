@@ -9,19 +9,24 @@ workspace is cheap to open and ``import falaj`` stays fast.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from functools import cached_property, partial, wraps
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from falaj.artifacts.objects import ObjectStore
 from falaj.artifacts.service import ArtifactService
 from falaj.config import Settings, render_toml
-from falaj.errors import AlreadyExistsError, NotFoundError
-from falaj.governance.audit import AuditLog, record_event
+from falaj.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from falaj.governance.audit import Actor, record_event
+from falaj.governance.audit_log import AuditLog
 from falaj.governance.authorization import Authorizer, LocalOwnerPolicy
+from falaj.governance.context import current_scope, request_scope
 from falaj.governance.principal import Principal
 from falaj.governance.service import ServiceContext
 from falaj.lineage.graph import LineageService
@@ -60,8 +65,13 @@ class Workspace:
         self._store = store
         self._objects = objects
         self._principal = principal
-        self._authorizer = authorizer or LocalOwnerPolicy()
+        #: the identity that really opened the workspace: embedded mode trusts the OS user
+        self._authenticated = Principal.local() if settings.is_embedded else principal
+        self._authorizer: Authorizer = authorizer or LocalOwnerPolicy()
         self._owns_store = owns_store
+        self._context = ServiceContext(
+            store, principal, settings, self._authorizer, self._authenticated
+        )
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -165,7 +175,7 @@ class Workspace:
             self._store.set_info(conn, "home_region", self._settings.region)
             record_event(
                 conn,
-                principal=self._principal,
+                actor=self._context.actor(),
                 action="workspace.init",
                 resource_type="workspace",
                 resource_id=workspace_id,
@@ -174,15 +184,28 @@ class Workspace:
             )
 
     def as_principal(self, principal: Principal) -> Workspace:
-        """The same workspace acting as another principal (shares the store; close the original)."""
-        return Workspace(
-            self._settings,
-            self._store,
-            self._objects,
-            principal,
-            self._authorizer,
-            owns_store=False,
-        )
+        """The same workspace (the same services, one tracking writer) acting as ``principal``:
+        every call made through the returned view runs in ``request_scope(principal=...)``.
+
+        The identity that authenticated stays the caller's and is recorded beside the acted-as
+        principal in every audit event; checks like separation of duties judge both.
+        """
+        if not isinstance(principal, Principal):
+            raise InvalidInputError(f"principal {principal!r} is invalid: expected a Principal")
+        return cast(Workspace, _ActingAs(self, principal, self.authenticated))
+
+    def acting_as(self, principal: Principal) -> AbstractContextManager[str]:
+        """A block in which every call of this workspace acts as ``principal`` (see
+        :meth:`as_principal`); yields the request id."""
+        return request_scope(principal=principal, authenticated=self.authenticated)
+
+    @property
+    def authenticated(self) -> Principal:
+        """The identity that authenticated the current call (scope first, then the opener)."""
+        scope = current_scope()
+        if scope is not None and scope.authenticated is not None:
+            return scope.authenticated
+        return self._authenticated
 
     # -- parts ---------------------------------------------------------------------------------
     @property
@@ -191,7 +214,11 @@ class Workspace:
 
     @property
     def principal(self) -> Principal:
-        return self._principal
+        """The principal the current call acts for (the request scope's, else the default)."""
+        return self._context.actor().principal
+
+    def actor(self) -> Actor:
+        return self._context.actor()
 
     @property
     def store(self) -> MetadataStore:
@@ -213,27 +240,32 @@ class Workspace:
         return dt.datetime.fromisoformat(value) if value else None
 
     def context(self) -> ServiceContext:
-        """The context services are built from (store, principal, settings, policy)."""
-        return ServiceContext(self._store, self._principal, self._settings, self._authorizer)
+        """The context every service is built from (store, settings, policy, default identity)."""
+        return self._context
+
+    def unit_of_work(self) -> AbstractContextManager[Connection]:
+        """One transaction that every service call inside the block joins: their changes,
+        lineage edges and audit events commit together or not at all."""
+        return self._store.unit_of_work()
 
     @cached_property
     def artifacts(self) -> ArtifactService:
-        return ArtifactService(self.context(), self._objects)
+        return ArtifactService(self._context, self._objects)
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self._store)
+        return AuditLog(self._context)
 
     @cached_property
     def lineage(self) -> LineageService:
-        return LineageService(self.context())
+        return LineageService(self._context)
 
     @cached_property
     def tracking(self) -> TrackingService:
         """Experiments, runs, batched logging and run search (``falaj.tracking``)."""
         from falaj.tracking.service import TrackingService
 
-        return TrackingService(self.context(), self.artifacts)
+        return TrackingService(self._context, self.artifacts)
 
     def start_run(
         self,
@@ -260,34 +292,33 @@ class Workspace:
             tracking=lambda: self.tracking,
             datasets=lambda: self.datasets,
         )
-        return RegistryService(self.context(), links)
+        return RegistryService(self._context, links)
 
     @cached_property
     def datasets(self) -> DatasetService:
         """Dataset versions, profiles, validation and anomaly detection (``falaj.data``)."""
         from falaj.data.service import DatasetService
 
-        return DatasetService(self.context(), self.artifacts)
+        return DatasetService(self._context, self.artifacts)
 
     @cached_property
     def pipelines(self) -> PipelineService:
         """Pipelines: run, resume, inspect, schedule (``falaj.pipelines``)."""
-        from functools import partial
-
         from falaj.pipelines.service import PipelineService
 
-        opener = partial(Workspace.open, settings=self._settings, principal=self._principal)
-        return PipelineService(self.context(), self.artifacts, workspace=self, opener=opener)
+        return PipelineService(self._context, self.artifacts, workspace=self, opener=self._reopener)
 
     @cached_property
     def training(self) -> TrainingService:
         """HPO, evaluation, fairness audits, explanations, model cards (``falaj.training``)."""
-        from functools import partial
-
         from falaj.training.service import TrainingService
 
-        opener = partial(Workspace.open, settings=self._settings, principal=self._principal)
-        return TrainingService(self.context(), self, opener)
+        return TrainingService(self._context, self, self._reopener)
+
+    def _reopener(self, principal: Principal) -> Callable[[], Workspace]:
+        """A picklable callable that opens this workspace again, acting as ``principal`` (for
+        worker processes and Ray tasks)."""
+        return partial(Workspace.open, settings=self._settings, principal=principal)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -313,3 +344,43 @@ class Workspace:
             f"Workspace(home={str(self.home)!r}, db={self._store.url!r}, "
             f"principal={self._principal})"
         )
+
+
+class _ActingAs:
+    """A view of a workspace whose every call runs in ``request_scope(principal=...)``."""
+
+    def __init__(self, target: Any, principal: Principal, authenticated: Principal) -> None:
+        self._target = target
+        self._principal = principal
+        self._authenticated = authenticated
+
+    def __getattr__(self, name: str) -> Any:
+        with request_scope(principal=self._principal, authenticated=self._authenticated):
+            value = getattr(self._target, name)
+        if name.startswith("_") or isinstance(value, str | int | float | bool | Path | Settings):
+            return value
+        if callable(value):
+            return self._wrap(value)
+        if hasattr(value, "__dict__") and not isinstance(value, type):
+            return _ActingAs(value, self._principal, self._authenticated)
+        return value
+
+    def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with request_scope(principal=self._principal, authenticated=self._authenticated):
+                return fn(*args, **kwargs)
+
+        return call
+
+    def close(self) -> None:
+        """Closing a view closes nothing: the workspace it views stays open."""
+
+    def __enter__(self) -> _ActingAs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"{self._target!r} acting as {self._principal}"

@@ -17,6 +17,9 @@ from falaj.artifacts.digest import normalize_digest
 from falaj.artifacts.objects import ObjectStore, WriteResult
 from falaj.artifacts.tables import artifacts
 from falaj.errors import IntegrityError, InvalidInputError, NotFoundError
+from falaj.governance.audit import Actor
+from falaj.governance.authorization import Action
+from falaj.governance.context import machinery
 from falaj.governance.service import Service, ServiceContext
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import utcnow
@@ -81,14 +84,28 @@ class ArtifactService(Service):
     def put_stream(
         self, stream: BinaryIO, *, media_type: str = DEFAULT_MEDIA_TYPE, name: str | None = None
     ) -> ArtifactInfo:
-        """Store a stream in chunks; identical content is stored (and indexed) once."""
-        _check_media_type(media_type)
-        written = self._objects.write_stream(stream)
-        return self._index(written, media_type, name)
+        """Store a stream in chunks; identical content is stored (and indexed) once.
 
-    def _index(self, written: WriteResult, media_type: str, name: str | None) -> ArtifactInfo:
+        Authorized before a byte is stored: a refused principal leaves nothing behind."""
+        _check_media_type(media_type)
+        actor = self.authorize(
+            Action.ARTIFACT_PUT, "artifact", "*", details={"media_type": media_type, "name": name}
+        )
+        written = self._objects.write_stream(stream)
+        return self._index(written, media_type, name, actor)
+
+    def _index(
+        self, written: WriteResult, media_type: str, name: str | None, actor: Actor
+    ) -> ArtifactInfo:
         details = {"size": written.size, "media_type": media_type, "name": name}
-        with self.mutation("artifact.put", "artifact", written.digest, details=details) as m:
+        with self.mutation(
+            Action.ARTIFACT_PUT,
+            "artifact",
+            written.digest,
+            details=details,
+            actor=actor,
+            authorized=True,
+        ) as m:
             inserted = insert_ignore(
                 m.conn,
                 artifacts,
@@ -96,7 +113,7 @@ class ArtifactService(Service):
                     "digest": written.digest,
                     "size": written.size,
                     "media_type": media_type,
-                    "created_by": self.principal.name,
+                    "created_by": m.actor.principal.name,
                     "created_at": utcnow(),
                     "region": self.context.region,
                 },
@@ -110,6 +127,7 @@ class ArtifactService(Service):
     # -- reading -------------------------------------------------------------------------------
     def info(self, digest: str) -> ArtifactInfo:
         d = normalize_digest(digest)
+        self.authorize(Action.ARTIFACT_READ, "artifact", d)
         with self.store.read() as conn:
             row = conn.execute(sa.select(artifacts).where(artifacts.c.digest == d)).one_or_none()
         if row is None:
@@ -148,14 +166,17 @@ class ArtifactService(Service):
     def list(self, *, limit: int = 100) -> list[ArtifactInfo]:
         if limit <= 0:
             raise InvalidInputError(f"limit must be a positive integer, got {limit}")
+        self.authorize(Action.ARTIFACT_READ, "artifact", "*")
         query = sa.select(artifacts).order_by(artifacts.c.created_at.desc()).limit(limit)
         with self.store.read() as conn:
             return [ArtifactInfo(**row._mapping) for row in conn.execute(query)]
 
     def verify(self, digest: str | None = None) -> VerifyReport:
         """Re-hash one object, or every indexed object, and report damage and loss."""
+        self.authorize(Action.ARTIFACT_VERIFY, "artifact", digest or "*")
         if digest is not None:
-            metas = [self.info(digest)]
+            with machinery():
+                metas = [self.info(digest)]
         else:
             with self.store.read() as conn:
                 metas = [ArtifactInfo(**r._mapping) for r in conn.execute(sa.select(artifacts))]

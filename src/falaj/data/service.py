@@ -23,6 +23,9 @@ from falaj.data.versions import (
     parse_version_id,
 )
 from falaj.errors import InvalidInputError
+from falaj.governance.audit import Actor
+from falaj.governance.authorization import Action
+from falaj.governance.context import machinery
 from falaj.governance.service import Service, ServiceContext
 from falaj.lineage.graph import Node, record_edge
 from falaj.store.dml import insert_ignore
@@ -75,13 +78,27 @@ class DatasetService(Service):
                 f"description {description!r} is invalid: expected text or None"
             )
         source = _as_source(data)
+        # Authorized before any byte is stored: a refused principal leaves nothing behind.
+        actor = self.authorize(Action.DATASET_REGISTER, "dataset", name)
+        with machinery():
+            return self._register(name, source, actor, classifications, description, derived_from)
+
+    def _register(
+        self,
+        name: str,
+        source: Source,
+        actor: Actor,
+        classifications: dict[str, list[str]] | None,
+        description: str | None,
+        derived_from: str | None,
+    ) -> DatasetVersion:
         parent = self._get_by_ref(derived_from) if derived_from is not None else None
         with tempfile.TemporaryDirectory(prefix="falaj-ingest-") as tmp:
             result = ingest(source.iter_batches(), Path(tmp) / "data.parquet")
             labels = check_classifications(classifications, [c["name"] for c in result.schema])
             existing = self._find_content(name, result.content_digest)
             if existing is not None:
-                return self._record_duplicate(existing)
+                return self._record_duplicate(existing, actor)
             profile = profile_parquet(
                 result.path, redact=[c for c, tags in labels.items() if "pii" in tags]
             )
@@ -90,7 +107,14 @@ class DatasetService(Service):
             )
             parquet_meta = self._artifacts.put_file(result.path, media_type=PARQUET_MEDIA_TYPE)
         details = {"rows": result.row_count, "content_digest": result.content_digest}
-        with self.mutation("dataset.register", "dataset_version", name, details=details) as m:
+        with self.mutation(
+            Action.DATASET_REGISTER,
+            "dataset_version",
+            name,
+            details=details,
+            actor=actor,
+            authorized=True,
+        ) as m:
             conn = m.conn
             version = self._lock_and_number(conn, name)
             row = conn.execute(
@@ -128,16 +152,18 @@ class DatasetService(Service):
             node = Node("dataset_version", registered.id)
             lineage_id = source.lineage_id()
             if lineage_id is not None:
-                record_edge(conn, Node("source", lineage_id), node, "ingested_from", self.principal)
+                record_edge(
+                    conn, Node("source", lineage_id), node, "ingested_from", actor.principal
+                )
             if parent is not None:
                 record_edge(
-                    conn, Node("dataset_version", parent.id), node, "derived_from", self.principal
+                    conn, Node("dataset_version", parent.id), node, "derived_from", actor.principal
                 )
             record_edge(
-                conn, node, Node("artifact", parquet_meta.digest), "stored_as", self.principal
+                conn, node, Node("artifact", parquet_meta.digest), "stored_as", actor.principal
             )
             record_edge(
-                conn, node, Node("artifact", profile_meta.digest), "profiled_as", self.principal
+                conn, node, Node("artifact", profile_meta.digest), "profiled_as", actor.principal
             )
             m.resource_id = registered.id
             m.details.update(deduplicated=False, classifications=labels, source=source.describe())
@@ -168,9 +194,16 @@ class DatasetService(Service):
         ).scalar_one_or_none()
         return int(latest or 0) + 1
 
-    def _record_duplicate(self, existing: DatasetVersion) -> DatasetVersion:
+    def _record_duplicate(self, existing: DatasetVersion, actor: Actor) -> DatasetVersion:
         details = {"content_digest": existing.content_digest, "deduplicated": True}
-        with self.mutation("dataset.register", "dataset_version", existing.id, details=details):
+        with self.mutation(
+            Action.DATASET_REGISTER,
+            "dataset_version",
+            existing.id,
+            details=details,
+            actor=actor,
+            authorized=True,
+        ):
             pass
         return existing
 
@@ -188,6 +221,7 @@ class DatasetService(Service):
     def get(self, name: str, version: int | None = None) -> DatasetVersion:
         """A version (``get("credit", 2)`` or ``get("credit@2")``); the latest when not given."""
         dataset, number = parse_version_id(name, version)
+        self.authorize(Action.DATASET_READ, "dataset", dataset)
         query = sa.select(dataset_versions).where(dataset_versions.c.name == dataset)
         if number is None:
             query = query.order_by(dataset_versions.c.version.desc()).limit(1)
@@ -207,6 +241,7 @@ class DatasetService(Service):
     def versions(self, name: str) -> list[DatasetVersion]:
         """Every version of ``name``, oldest first."""
         check_name(name)
+        self.authorize(Action.DATASET_READ, "dataset", name)
         query = (
             sa.select(dataset_versions)
             .where(dataset_versions.c.name == name)
@@ -220,6 +255,7 @@ class DatasetService(Service):
 
     def latest_versions(self) -> list[DatasetVersion]:
         """The latest version of every dataset, by name."""
+        self.authorize(Action.DATASET_READ, "dataset", "*")
         latest = (
             sa.select(datasets.c.name, datasets.c.latest_version)
             .where(datasets.c.latest_version > 0)
@@ -244,7 +280,7 @@ class DatasetService(Service):
         import pyarrow.parquet as pq
 
         meta = self.get(name, version)
-        with self._artifacts.local_path(meta.artifact_digest) as path:
+        with machinery(), self._artifacts.local_path(meta.artifact_digest) as path:
             table = pq.read_table(path, memory_map=False)
         return table
 
@@ -256,15 +292,17 @@ class DatasetService(Service):
     def profile(self, name: str, version: int | None = None) -> Profile:
         """The profile stored with the version."""
         meta = self.get(name, version)
-        if meta.profile_digest is None:
-            with self._artifacts.local_path(meta.artifact_digest) as path:
-                return profile_parquet(path, redact=meta.columns_labelled("pii"))
-        return Profile.from_json(self._artifacts.get_bytes(meta.profile_digest))
+        with machinery():
+            if meta.profile_digest is None:
+                with self._artifacts.local_path(meta.artifact_digest) as path:
+                    return profile_parquet(path, redact=meta.columns_labelled("pii"))
+            return Profile.from_json(self._artifacts.get_bytes(meta.profile_digest))
 
     def diff(self, a: str, b: str) -> DatasetDiff:
         """Schema, row-count and per-column statistic changes from version ``a`` to ``b``."""
         va, vb = self.get(a), self.get(b)
-        return diff_versions(va, vb, self.profile(va.id), self.profile(vb.id))
+        with machinery():
+            return diff_versions(va, vb, self.profile(va.id), self.profile(vb.id))
 
     # -- validation and anomalies ----------------------------------------------------------
     def validate(
@@ -284,18 +322,23 @@ class DatasetService(Service):
         """
         from falaj.data.validation_runs import run_validation
 
-        return run_validation(self, data_or_id, suite, policy=policy, name=name)
+        target = data_or_id if isinstance(data_or_id, str) else (name or "dataframe")
+        self.authorize(Action.DATASET_VALIDATE, "dataset", str(target)[:200])
+        with machinery():  # its reads, the quarantine version and the report are part of it
+            return run_validation(self, data_or_id, suite, policy=policy, name=name)
 
     def validation_status(self, dataset_version_id: str) -> str | None:
         """Status of the latest validation of the version: passed, warned, failed, or None."""
         from falaj.data.validation_runs import latest_status
 
+        self.authorize(Action.DATASET_READ, "dataset_version", str(dataset_version_id))
         return latest_status(self, dataset_version_id)
 
     def validations(self, dataset_version_id: str) -> list[ValidationRecord]:
         """Every validation run of the version, newest first."""
         from falaj.data.validation_runs import list_validations
 
+        self.authorize(Action.DATASET_READ, "dataset_version", str(dataset_version_id))
         return list_validations(self, dataset_version_id)
 
     def detect_anomalies(
@@ -313,11 +356,14 @@ class DatasetService(Service):
         """
         from falaj.data.anomalies import detect
 
-        frame = self.load(batch) if isinstance(batch, str) else batch
-        ref = self.get(reference)
-        reference_frame = self.load(ref.id) if outliers else None
+        self.authorize(Action.DATASET_READ, "dataset", str(reference)[:200])
+        with machinery():
+            frame = self.load(batch) if isinstance(batch, str) else batch
+            ref = self.get(reference)
+            reference_frame = self.load(ref.id) if outliers else None
+            profile = self.profile(ref.id)
         return detect(
-            self.profile(ref.id),
+            profile,
             frame,
             thresholds=thresholds,
             reference_id=ref.id,

@@ -20,15 +20,27 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from falaj.errors import BackendUnavailableError, FalajError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
+    from falaj.registry.service import RegistryService
     from falaj.tracking.entities import LoggedModel
-    from falaj.workspace import Workspace
+    from falaj.tracking.service import TrackingService
 
-__all__ = ["MlflowImportReport", "import_mlflow"]
+__all__ = ["ImportTarget", "MlflowImportReport", "import_mlflow"]
+
+
+class ImportTarget(Protocol):
+    """Where an import writes (``falaj.workspace.Workspace`` satisfies it)."""
+
+    @property
+    def tracking(self) -> TrackingService: ...
+
+    @property
+    def registry(self) -> RegistryService: ...
+
 
 _log = logging.getLogger("falaj.interop")
 RUN_TAG = "mlflow.run_id"
@@ -86,7 +98,7 @@ def _time(ms: int | None) -> dt.datetime | None:
 
 
 def import_mlflow(
-    ws: Workspace,
+    ws: ImportTarget,
     tracking_uri: str,
     *,
     registry_uri: str | None = None,
@@ -152,7 +164,7 @@ def _all(fetch: Any) -> list[Any]:
 
 
 def _import_runs(
-    ws: Workspace,
+    ws: ImportTarget,
     client: Any,
     report: MlflowImportReport,
     wanted: list[str] | None,
@@ -203,7 +215,7 @@ def _import_runs(
 
 
 def _import_one_run(
-    ws: Workspace, client: Any, report: MlflowImportReport, exp_name: str, run: Any
+    ws: ImportTarget, client: Any, report: MlflowImportReport, exp_name: str, run: Any
 ) -> str:
     from falaj.tracking.imports import RunImport
 
@@ -241,7 +253,7 @@ def _import_one_run(
 
 
 def _import_artifacts(
-    ws: Workspace,
+    ws: ImportTarget,
     client: Any,
     report: MlflowImportReport,
     source_id: str,
@@ -262,7 +274,7 @@ def _import_artifacts(
 
 # -- registry ----------------------------------------------------------------------------------
 def _import_registry(
-    ws: Workspace, client: Any, report: MlflowImportReport, trust: bool, tmp: Path
+    ws: ImportTarget, client: Any, report: MlflowImportReport, trust: bool, tmp: Path
 ) -> None:
     try:
         models = _all(lambda t: client.search_registered_models(max_results=100, page_token=t))
@@ -291,7 +303,7 @@ def _import_registry(
         _import_description(ws, model, name, mapping)
 
 
-def _existing_versions(ws: Workspace, name: str) -> dict[str, int]:
+def _existing_versions(ws: ImportTarget, name: str) -> dict[str, int]:
     from falaj.errors import NotFoundError
 
     try:
@@ -302,7 +314,7 @@ def _existing_versions(ws: Workspace, name: str) -> dict[str, int]:
 
 
 def _import_version(
-    ws: Workspace,
+    ws: ImportTarget,
     client: Any,
     report: MlflowImportReport,
     model: Any,
@@ -334,7 +346,7 @@ def _import_version(
 
 
 def _import_aliases(
-    ws: Workspace, report: MlflowImportReport, model: Any, name: str, mapping: dict[str, int]
+    ws: ImportTarget, report: MlflowImportReport, model: Any, name: str, mapping: dict[str, int]
 ) -> None:
     aliases = dict(getattr(model, "aliases", {}) or {})
     if not aliases or not mapping:
@@ -351,7 +363,7 @@ def _import_aliases(
         report.aliases_set += 1
 
 
-def _import_description(ws: Workspace, model: Any, name: str, mapping: dict[str, int]) -> None:
+def _import_description(ws: ImportTarget, model: Any, name: str, mapping: dict[str, int]) -> None:
     description = getattr(model, "description", None) or None
     if not description or not mapping:
         return
@@ -364,7 +376,7 @@ class _Skip(Exception):
 
 
 def _convert_model(
-    ws: Workspace, client: Any, mv: Any, run_id: str, model_name: str, trust: bool, tmp: Path
+    ws: ImportTarget, client: Any, mv: Any, run_id: str, model_name: str, trust: bool, tmp: Path
 ) -> LoggedModel:
     import mlflow
     import yaml

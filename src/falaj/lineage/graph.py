@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from falaj.errors import InvalidInputError
+from falaj.governance.authorization import Action
 from falaj.governance.principal import Principal
 from falaj.governance.service import Service
 from falaj.lineage.tables import lineage_edges
@@ -93,19 +94,26 @@ class LineageService(Service):
 
     def record(self, source: Node, target: Node, relation: str) -> None:
         with self.mutation(
-            "lineage.record", "lineage", f"{source}->{target}", details={"relation": relation}
+            Action.LINEAGE_RECORD,
+            "lineage",
+            f"{source}->{target}",
+            details={"relation": relation},
         ) as m:
-            record_edge(m.conn, source, target, relation, self.principal)
+            record_edge(m.conn, source, target, relation, m.actor.principal)
 
     def upstream(self, node: Node | str, *, max_depth: int = MAX_DEPTH) -> list[Edge]:
         """Every edge that leads into ``node`` (a Node or ``"kind:id"``), transitively,
         nearest first."""
-        return self._walk(_as_node(node), upstream=True, max_depth=_depth(max_depth))
+        start = _as_node(node)
+        self.authorize(Action.LINEAGE_READ, start.kind, start.id)
+        return self._walk(start, upstream=True, max_depth=_depth(max_depth))
 
     def downstream(self, node: Node | str, *, max_depth: int = MAX_DEPTH) -> list[Edge]:
         """Every edge that leads out of ``node`` (a Node or ``"kind:id"``), transitively,
         nearest first."""
-        return self._walk(_as_node(node), upstream=False, max_depth=_depth(max_depth))
+        start = _as_node(node)
+        self.authorize(Action.LINEAGE_READ, start.kind, start.id)
+        return self._walk(start, upstream=False, max_depth=_depth(max_depth))
 
     def _walk(self, node: Node, *, upstream: bool, max_depth: int) -> list[Edge]:
         e = lineage_edges

@@ -5,14 +5,50 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from falaj.lineage.graph import Node
 
 if TYPE_CHECKING:
-    from falaj.workspace import Workspace
+    from falaj.artifacts.service import ArtifactService
+    from falaj.data.service import DatasetService
+    from falaj.lineage.graph import LineageService
+    from falaj.registry.service import RegistryService
+    from falaj.tracking.run import ActiveRun
+    from falaj.tracking.service import TrackingService
 
-__all__ = ["StepContext"]
+__all__ = ["StepContext", "StepWorkspace"]
+
+
+class StepWorkspace(Protocol):
+    """The workspace as a step sees it (``falaj.workspace.Workspace`` satisfies it); typed by
+    each neighbour's service so mypy checks what steps call."""
+
+    @property
+    def tracking(self) -> TrackingService: ...
+
+    @property
+    def registry(self) -> RegistryService: ...
+
+    @property
+    def datasets(self) -> DatasetService: ...
+
+    @property
+    def artifacts(self) -> ArtifactService: ...
+
+    @property
+    def lineage(self) -> LineageService: ...
+
+    def start_run(
+        self,
+        experiment: str,
+        *,
+        run_name: str | None = None,
+        tags: dict[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> ActiveRun: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -29,12 +65,12 @@ class StepContext:
     step: str
     attempt: int
     _workspace: Any = None
-    _opener: Callable[[], Workspace] | None = None
+    _opener: Callable[[], StepWorkspace] | None = None
     links: list[tuple[str, str, str]] = field(default_factory=list)
     _opened: Any = None
 
     @property
-    def ws(self) -> Workspace:
+    def ws(self) -> StepWorkspace:
         if self._workspace is None:
             if self._opener is None:
                 from falaj.errors import ConfigError
@@ -45,7 +81,7 @@ class StepContext:
                 )
             self._opened = self._opener()
             self._workspace = self._opened
-        ws: Workspace = self._workspace
+        ws: StepWorkspace = self._workspace
         return ws
 
     @property

@@ -10,8 +10,12 @@ import sqlalchemy as sa
 
 from falaj.artifacts.service import ArtifactService
 from falaj.errors import ConflictError, InvalidInputError
+from falaj.governance.authorization import Action
+from falaj.governance.context import machinery
+from falaj.governance.principal import Principal
 from falaj.governance.service import Service, ServiceContext
 from falaj.pipelines import repository as repo
+from falaj.pipelines.context import StepWorkspace
 from falaj.pipelines.errors import (
     PipelineDefinitionError,
     PipelineRunNotFoundError,
@@ -54,8 +58,8 @@ class PipelineService(Service):
         context: ServiceContext,
         artifacts: ArtifactService,
         *,
-        workspace: Any = None,
-        opener: Callable[[], Any] | None = None,
+        workspace: StepWorkspace | None = None,
+        opener: Callable[[Principal], Callable[[], StepWorkspace]] | None = None,
     ) -> None:
         super().__init__(context)
         self.artifacts = artifacts
@@ -68,12 +72,13 @@ class PipelineService(Service):
         return StepRecorder(self)
 
     @property
-    def opener(self) -> Callable[[], Any] | None:
-        """Opens this workspace again (in worker processes), if it can be shared."""
-        return self._opener
+    def opener(self) -> Callable[[], StepWorkspace] | None:
+        """Opens this workspace again (in worker processes), acting as the principal of the
+        current call, if the workspace can be shared."""
+        return None if self._opener is None else self._opener(self.principal)
 
     @property
-    def workspace(self) -> Any:
+    def workspace(self) -> StepWorkspace | None:
         return self._workspace
 
     @cached_property
@@ -290,6 +295,7 @@ class PipelineService(Service):
 
     # -- reading -------------------------------------------------------------------------------
     def get_run(self, run_id: str) -> PipelineRun:
+        self.authorize(Action.PIPELINE_READ, "pipeline_run", str(run_id))
         with self.store.read() as conn:
             row = conn.execute(
                 sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)
@@ -304,6 +310,7 @@ class PipelineService(Service):
         """Pipeline runs, newest first (without their step runs; use :meth:`get_run`)."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidInputError(f"limit={limit!r} is invalid; expected an integer >= 1")
+        self.authorize(Action.PIPELINE_READ, "pipeline_run", "*")
         query = sa.select(pipeline_runs).order_by(pipeline_runs.c.started_at.desc()).limit(limit)
         if pipeline is not None:
             query = query.where(pipeline_runs.c.pipeline == pipeline)
@@ -317,6 +324,7 @@ class PipelineService(Service):
             return [repo.read_pipeline_run(conn, r, with_steps=False) for r in conn.execute(query)]
 
     def get_step_run(self, step_run_id: str) -> StepRun:
+        self.authorize(Action.PIPELINE_READ, "step_run", str(step_run_id))
         with self.store.read() as conn:
             found = repo.read_step_runs(conn, step_runs.c.id == step_run_id)
         if not found:
@@ -333,9 +341,9 @@ class PipelineService(Service):
                 f"step run {step_run_id} has no output {output!r} (outputs: {sorted(run.outputs)})"
             )
         out = run.outputs[output]
-        return unmaterialize(
-            out.materializer, self.artifacts.get_bytes(out.digest), trusted=trusted
-        )
+        with machinery():
+            data = self.artifacts.get_bytes(out.digest)
+        return unmaterialize(out.materializer, data, trusted=trusted)
 
     def logs(self, step_run_id: str) -> str:
         """What the step printed and logged (all attempts); a CACHED step run shows the logs of
@@ -343,7 +351,9 @@ class PipelineService(Service):
         run = self.get_step_run(step_run_id)
         if run.log_digest is None:
             return self.logs(run.cached_from) if run.cached_from else ""
-        return self.artifacts.get_bytes(run.log_digest).decode("utf-8", errors="replace")
+        with machinery():
+            data = self.artifacts.get_bytes(run.log_digest)
+        return data.decode("utf-8", errors="replace")
 
     # -- helpers -------------------------------------------------------------------------------
     def _resolve(self, pipeline: PipelineLike, params: Mapping[str, Any] | None) -> Pipeline:

@@ -1,8 +1,11 @@
 """Approvals with separation of duties: the creator of a version never approves it, and the
 approver must hold the role the model's policy names.
 
-The approver is the service's principal: in embedded mode the OS user (or the principal given to
-``ws.as_principal``); in server mode the token's identity.
+The approver is the principal the call acts for (the request scope's): in embedded mode the OS
+user, or the principal given to ``ws.as_principal``/``falaj approve --as``; in server mode the
+token's identity. Separation of duties judges both the acted-as principal and the identity that
+really authenticated: the version's creator acting as someone else is refused, not just recorded.
+Names compare case-insensitively.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from falaj.errors import AlreadyExistsError, InvalidInputError, PolicyViolationError
+from falaj.governance.authorization import Action
 from falaj.registry import queries as q
 from falaj.registry.errors import SelfApprovalError
 from falaj.registry.models import Approval, check_model_name
@@ -38,21 +42,33 @@ def approve(
         raise InvalidInputError(
             f"comment {comment!r} is invalid: an approval needs a comment saying what was reviewed"
         )
-    principal = service.principal
-    details: dict[str, object] = {"comment": comment, "roles": sorted(principal.roles)}
+    actor = service.actor()
+    principal = actor.principal
+    attesters = {actor.authenticated.name} if actor.impersonating else set()
     if attested_by is not None:
-        details["attested_by"] = attested_by
+        attesters.add(attested_by)
+    details: dict[str, object] = {"comment": comment, "roles": sorted(principal.roles)}
+    if attesters:
+        details["attested_by"] = ", ".join(sorted(attesters))
     with service.mutation(
-        "model.approve", "model_version", f"{name}/{version}", details=details
+        Action.MODEL_APPROVE, "model_version", f"{name}/{version}", details=details, actor=actor
     ) as m:
         mv = q.resolve_version(m.conn, name, version)
         m.resource_id = mv.ref
         q.require_status(mv, "approve", ("READY",))
-        if principal.name == mv.created_by:
+        creator = mv.created_by.casefold()
+        if principal.name.casefold() == creator:
             raise SelfApprovalError(
                 f"{principal.name} created model {name!r} version {mv.version} and so may not "
                 "approve it (separation of duties): a second principal must approve"
             )
+        for who in attesters:
+            if who.casefold() == creator:
+                raise SelfApprovalError(
+                    f"{who} created model {name!r} version {mv.version} and may not approve it "
+                    f"by acting as {principal.name} (separation of duties): the approval must "
+                    "come from a second authenticated identity"
+                )
         policy = current_policy(m.conn, name, required=False)
         if policy is not None and policy.approvals is not None and policy.approvals.role:
             role = policy.approvals.role

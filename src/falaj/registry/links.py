@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from falaj.artifacts.service import ArtifactService
 from falaj.lineage.graph import LineageService
+
+if TYPE_CHECKING:
+    from falaj.tracking.entities import LoggedModel, Run
+    from falaj.tracking.models import LoadedModel
 
 __all__ = ["DatasetStatusAPI", "LoggedModelLike", "RegistryLinks", "TrackingAPI"]
 
@@ -38,11 +42,11 @@ class LoggedModelLike(Protocol):
 class TrackingAPI(Protocol):
     """The part of ``ws.tracking`` the registry uses (``TrackingService`` satisfies it)."""
 
-    def get_run(self, run_id: str) -> Any: ...
+    def get_run(self, run_id: str) -> Run: ...
 
-    def get_logged_model(self, ref: Any) -> Any: ...
+    def get_logged_model(self, ref: LoggedModel | str) -> LoggedModel: ...
 
-    def load_model(self, ref: Any, *, trusted: bool = False) -> Any: ...
+    def load_model(self, ref: LoggedModel | str, *, trusted: bool = False) -> LoadedModel: ...
 
 
 class DatasetStatusAPI(Protocol):

@@ -9,12 +9,15 @@ event carrying the gate report.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from falaj.errors import FalajError, InvalidInputError
+from falaj.errors import ConflictError, FalajError, InvalidInputError
+from falaj.governance.authorization import Action
+from falaj.governance.context import machinery
 from falaj.lineage.graph import Node
 from falaj.registry import queries as q
 from falaj.registry.errors import (
@@ -40,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = [
     "check_gates",
     "current_policy",
-    "gather_inputs",
     "list_promotions",
     "promote",
     "set_policy",
@@ -50,7 +52,7 @@ __all__ = [
 def set_policy(service: RegistryService, name: str, text: str) -> Policy:
     check_model_name(name)
     policy = parse_policy(text, source=f"policy of {name!r}")
-    with service.mutation("model.policy.set", "model", name) as m:
+    with service.mutation(Action.MODEL_POLICY_SET, "model", name) as m:
         q.get_model_row(m.conn, name, lock=True)
         latest = m.conn.execute(
             sa.select(sa.func.max(model_policies.c.revision)).where(model_policies.c.name == name)
@@ -61,7 +63,7 @@ def set_policy(service: RegistryService, name: str, text: str) -> Policy:
                 name=name,
                 revision=revision,
                 text=text,
-                created_by=service.principal.name,
+                created_by=m.actor.principal.name,
                 created_at=utcnow(),
             )
         )
@@ -94,20 +96,25 @@ def _with_revision(policy: Policy, revision: int) -> Policy:
     return replace(policy, revision=revision)
 
 
-def _metric_sources(service: RegistryService, conn: Connection, mv: ModelVersion) -> MetricSources:
-    evaluations = [e for e in q.evidence_of(conn, mv.name, mv.version) if e.kind == "evaluation"]
-    run_metrics: dict[str, float] | None = None
-    error = None
+@dataclass(frozen=True)
+class _Outside:
+    """What the gates need from other areas, gathered before any write transaction opens (a
+    read through tracking flushes its writer; doing that inside our own write transaction would
+    wait on ourselves)."""
+
+    run_metrics: dict[str, tuple[dict[str, float] | None, str | None]]
+    datasets: dict[str, str | None]
+    datasets_error: str | None
+    artifact_region: str | None
+
+
+def _run_metrics(
+    service: RegistryService, run_id: str
+) -> tuple[dict[str, float] | None, str | None]:
     try:
-        run_metrics = dict(service.links.tracking().get_run(mv.run_id).metrics)
+        return dict(service.links.tracking().get_run(run_id).metrics), None
     except FalajError as exc:
-        error = str(exc)
-    return MetricSources(
-        evaluation=evaluations[-1] if evaluations else None,
-        run_id=mv.run_id,
-        run_metrics=run_metrics,
-        run_error=error,
-    )
+        return None, str(exc)
 
 
 def _input_datasets(
@@ -117,13 +124,13 @@ def _input_datasets(
     ids = {e.source.id for e in edges if e.source.kind == "dataset_version"}
     try:
         run = service.links.tracking().get_run(run_id)
-        ids |= {i.dataset_version_id for i in getattr(run, "inputs", [])}
+        ids |= {i.dataset_version_id for i in run.inputs}
     except FalajError:
         pass  # lineage alone still names the inputs
     if not ids:
         return {}, None
     datasets = service.links.datasets()
-    if datasets is None or not hasattr(datasets, "validation_status"):
+    if datasets is None:
         return {}, "dataset validation status unavailable: the data capability does not report it"
     statuses: dict[str, str | None] = {}
     for dataset_id in sorted(ids):
@@ -134,51 +141,88 @@ def _input_datasets(
     return statuses, None
 
 
-def gather_inputs(
-    service: RegistryService, conn: Connection, mv: ModelVersion, policy: Policy
+def _gather_outside(
+    service: RegistryService, mv: ModelVersion, policy: Policy, champion: ModelVersion | None
+) -> _Outside:
+    """Read the neighbours' facts as the machinery of an authorized call (no transaction open)."""
+    with machinery():
+        runs = {mv.run_id: _run_metrics(service, mv.run_id)}
+        if champion is not None:
+            runs[champion.run_id] = _run_metrics(service, champion.run_id)
+        datasets: dict[str, str | None] = {}
+        datasets_error = None
+        if policy.validation is not None:
+            datasets, datasets_error = _input_datasets(service, mv.run_id)
+        region = None
+        if policy.residency is not None:
+            region = service.links.artifacts.info(mv.artifact_digest).region
+    return _Outside(runs, datasets, datasets_error, region)
+
+
+def _champion(conn: Connection, mv: ModelVersion, policy: Policy) -> ModelVersion | None:
+    if policy.champion is None:
+        return None
+    try:
+        return q.resolve_version(conn, mv.name, policy.champion.alias)
+    except AliasNotFoundError:
+        return None
+
+
+def _metric_sources(conn: Connection, mv: ModelVersion, outside: _Outside) -> MetricSources:
+    evaluations = [e for e in q.evidence_of(conn, mv.name, mv.version) if e.kind == "evaluation"]
+    metrics, error = outside.run_metrics.get(mv.run_id, (None, "run metrics were not gathered"))
+    return MetricSources(
+        evaluation=evaluations[-1] if evaluations else None,
+        run_id=mv.run_id,
+        run_metrics=metrics,
+        run_error=error,
+    )
+
+
+def _inputs(
+    conn: Connection,
+    mv: ModelVersion,
+    champion: ModelVersion | None,
+    outside: _Outside,
 ) -> GateInputs:
-    champion = None
-    champion_metrics = None
-    if policy.champion is not None:
-        try:
-            holder = q.resolve_version(conn, mv.name, policy.champion.alias)
-        except AliasNotFoundError:
-            holder = None
-        if holder is not None:
-            champion = holder
-            champion_metrics = _metric_sources(service, conn, holder)
-    datasets: dict[str, str | None] = {}
-    datasets_error = None
-    if policy.validation is not None:
-        datasets, datasets_error = _input_datasets(service, mv.run_id)
-    region = None
-    if policy.residency is not None:
-        region = service.links.artifacts.info(mv.artifact_digest).region
+    """The gate inputs: the registry's own rows read through ``conn``, the rest gathered."""
     return GateInputs(
         version=mv,
         evidence=q.evidence_of(conn, mv.name, mv.version),
-        metrics=_metric_sources(service, conn, mv),
+        metrics=_metric_sources(conn, mv, outside),
         champion=champion,
-        champion_metrics=champion_metrics,
-        datasets=datasets,
-        datasets_error=datasets_error,
-        artifact_region=region,
+        champion_metrics=_metric_sources(conn, champion, outside) if champion else None,
+        datasets=outside.datasets,
+        datasets_error=outside.datasets_error,
+        artifact_region=outside.artifact_region,
         approvals=q.approvals_of(conn, mv.name, mv.version),
     )
 
 
-def check_gates(service: RegistryService, name: str, version: int | str) -> GateReport:
-    check_model_name(name)
+def _snapshot(
+    service: RegistryService, name: str, version: int | str
+) -> tuple[ModelVersion, Policy, ModelVersion | None]:
     with service.store.read() as conn:
         mv = q.resolve_version(conn, name, version)
         policy = current_policy(conn, name, required=True)
         assert policy is not None
-        return evaluate(policy, gather_inputs(service, conn, mv, policy))
+        return mv, policy, _champion(conn, mv, policy)
+
+
+def check_gates(service: RegistryService, name: str, version: int | str) -> GateReport:
+    check_model_name(name)
+    service.authorize(Action.MODEL_READ, "model", name)
+    mv, policy, champion = _snapshot(service, name, version)
+    outside = _gather_outside(service, mv, policy, champion)
+    with service.store.read() as conn:
+        return evaluate(policy, _inputs(conn, mv, champion, outside))
 
 
 def promote(
     service: RegistryService, name: str, version: int | str, *, alias: str, reason: str
 ) -> PromotionRecord:
+    """Gather first (the neighbours' facts, outside any write transaction), then write: lock the
+    model, re-read the registry's own facts, judge the gates, move the alias, record."""
     check_model_name(name)
     check_alias(alias)
     if not isinstance(reason, str) or not reason.strip():
@@ -186,8 +230,18 @@ def promote(
             f"reason {reason!r} is invalid: a promotion needs a reason for the change record"
         )
     details: dict[str, Any] = {"alias": alias, "reason": reason, "requested_version": version}
+    actor = service.authorize(
+        Action.MODEL_PROMOTE, "model_version", f"{name}/{version}", details=details
+    )
+    gathered, judged_policy, champion = _snapshot(service, name, version)
+    outside = _gather_outside(service, gathered, judged_policy, champion)
     with service.mutation(
-        "model.promote", "model_version", f"{name}/{version}", details=details
+        Action.MODEL_PROMOTE,
+        "model_version",
+        f"{name}/{version}",
+        details=details,
+        actor=actor,
+        authorized=True,
     ) as m:
         q.get_model_row(m.conn, name, lock=True)  # one promotion of a model at a time
         mv = q.resolve_version(m.conn, name, version)
@@ -199,7 +253,17 @@ def promote(
             )
         policy = current_policy(m.conn, name, required=True)
         assert policy is not None
-        report = evaluate(policy, gather_inputs(service, m.conn, mv, policy))
+        holder = _champion(m.conn, mv, policy)
+        if (
+            (mv.version, mv.artifact_digest) != (gathered.version, gathered.artifact_digest)
+            or policy.revision != judged_policy.revision
+            or (holder.version if holder else None) != (champion.version if champion else None)
+        ):
+            raise ConflictError(
+                f"model {name!r} changed while its promotion was being judged (its version, "
+                "policy or champion moved); run the promotion again"
+            )
+        report = evaluate(policy, _inputs(m.conn, mv, holder, outside))
         m.details.update(risk=policy.risk, policy_revision=policy.revision, gates=report.as_dict())
         if not report.passed:
             failed = "; ".join(f"{c.kind} {c.name}: {c.evidence}" for c in report.failures)
@@ -213,7 +277,7 @@ def promote(
             name=name,
             alias=alias,
             to_version=mv.version,
-            who=service.principal.name,
+            who=actor.principal.name,
             when=now,
             reason=f"promotion: {reason}",
         )
@@ -223,7 +287,7 @@ def promote(
             version=mv.version,
             alias=alias,
             from_version=previous,
-            requester=service.principal.name,
+            requester=actor.principal.name,
             approvers=[
                 {
                     "approver": a.approver,

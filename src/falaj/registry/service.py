@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from falaj.errors import ConflictError, InvalidInputError
+from falaj.governance.authorization import Action
+from falaj.governance.context import machinery
 from falaj.governance.service import Service, ServiceContext
 from falaj.lineage.graph import Node, record_edge
 from falaj.registry import queries as q
@@ -73,13 +75,22 @@ class RegistryService(Service):
         """Register ``model`` (a LoggedModel or ``runs:/<run_id>/<name>``) as the next version
         of ``name``, creating the registered model on first use."""
         check_model_name(name)
-        logged = self._resolve_logged_model(model)
-        self._links.artifacts.info(logged.artifact_digest)  # the bytes must be in this store
         clean_tags = check_tags(tags or {})
         check_text("description", description)
+        actor = self.authorize(Action.MODEL_VERSION_CREATE, "model", name)
+        with machinery():
+            logged = self._resolve_logged_model(model)
+            self._links.artifacts.info(logged.artifact_digest)  # the bytes must be in this store
         source_uri = f"runs:/{logged.run_id}/{logged.name}"
         details: dict[str, Any] = {"run_id": logged.run_id, "source": source_uri}
-        with self.mutation("model.version.create", "model_version", name, details=details) as m:
+        with self.mutation(
+            Action.MODEL_VERSION_CREATE,
+            "model_version",
+            name,
+            details=details,
+            actor=actor,
+            authorized=True,
+        ) as m:
             now = utcnow()
             created_model = insert_ignore(
                 m.conn,
@@ -189,15 +200,18 @@ class RegistryService(Service):
     def get_version(self, name: str, version_or_alias: int | str) -> ModelVersion:
         """A version by number, by alias (``"champion"``) or ``"latest"``."""
         check_model_name(name)
+        self.authorize(Action.MODEL_READ, "model", name)
         with self.store.read() as conn:
             return q.resolve_version(conn, name, version_or_alias)
 
     def get_model(self, name: str) -> RegisteredModel:
         check_model_name(name)
+        self.authorize(Action.MODEL_READ, "model", name)
         with self.store.read() as conn:
             return q.get_model_row(conn, name)
 
     def list_models(self) -> list[RegisteredModel]:
+        self.authorize(Action.MODEL_READ, "model", "*")
         with self.store.read() as conn:
             names = conn.execute(
                 sa.select(registered_models.c.name).order_by(registered_models.c.name)
@@ -207,6 +221,7 @@ class RegistryService(Service):
     def list_versions(self, name: str, *, include_deleted: bool = False) -> list[ModelVersion]:
         """Versions of ``name``, newest first (DELETED ones only when asked)."""
         check_model_name(name)
+        self.authorize(Action.MODEL_READ, "model", name)
         mv = model_versions
         query = sa.select(mv).where(mv.c.name == name).order_by(mv.c.version.desc())
         if not include_deleted:
@@ -217,15 +232,18 @@ class RegistryService(Service):
 
     def load_model(self, name: str, version_or_alias: int | str, *, trusted: bool = False) -> Any:
         """Load the version's model through tracking (signature enforced, safe by default)."""
-        mv = self.get_version(name, version_or_alias)
-        q.require_status(mv, "load", ("READY", "ARCHIVED"))
-        return self._links.tracking().load_model(mv.source_uri, trusted=trusted)
+        check_model_name(name)
+        self.authorize(Action.MODEL_LOAD, "model", name)
+        with machinery():
+            mv = self.get_version(name, version_or_alias)
+            q.require_status(mv, "load", ("READY", "ARCHIVED"))
+            return self._links.tracking().load_model(mv.source_uri, trusted=trusted)
 
     # -- descriptions, tags, status ------------------------------------------------------------
     def set_model_description(self, name: str, description: str | None) -> RegisteredModel:
         check_model_name(name)
         check_text("description", description)
-        with self.mutation("model.update", "model", name) as m:
+        with self.mutation(Action.MODEL_UPDATE, "model", name) as m:
             q.get_model_row(m.conn, name, lock=True)
             m.conn.execute(
                 sa.update(registered_models)
@@ -238,11 +256,13 @@ class RegistryService(Service):
         self, name: str, version: int, description: str | None
     ) -> ModelVersion:
         check_text("description", description)
-        return self._update_version(name, version, "model.version.update", description=description)
+        return self._update_version(
+            name, version, Action.MODEL_VERSION_UPDATE, description=description
+        )
 
     def set_version_tag(self, name: str, version: int, key: str, value: str) -> ModelVersion:
         clean = check_tags({key: value})
-        with self.mutation("model.version.tag.set", "model_version", f"{name}/{version}") as m:
+        with self.mutation(Action.MODEL_VERSION_TAG_SET, "model_version", f"{name}/{version}") as m:
             mv = q.resolve_version(m.conn, check_model_name(name), check_version_number(version))
             where = _tag_where(name, mv.version, key)
             m.conn.execute(sa.delete(model_version_tags).where(where))
@@ -260,7 +280,9 @@ class RegistryService(Service):
             return q.resolve_version(m.conn, name, mv.version)
 
     def delete_version_tag(self, name: str, version: int, key: str) -> ModelVersion:
-        with self.mutation("model.version.tag.delete", "model_version", f"{name}/{version}") as m:
+        with self.mutation(
+            Action.MODEL_VERSION_TAG_DELETE, "model_version", f"{name}/{version}"
+        ) as m:
             mv = q.resolve_version(m.conn, check_model_name(name), check_version_number(version))
             if key not in mv.tags:
                 raise InvalidInputError(
@@ -274,26 +296,26 @@ class RegistryService(Service):
     def archive(self, name: str, version: int, *, reason: str = "") -> ModelVersion:
         """READY → ARCHIVED (refused while an alias points at the version)."""
         return self._update_version(
-            name, version, "model.version.archive", status="ARCHIVED", reason=reason
+            name, version, Action.MODEL_VERSION_ARCHIVE, status="ARCHIVED", reason=reason
         )
 
     def restore(self, name: str, version: int, *, reason: str = "") -> ModelVersion:
         """ARCHIVED → READY."""
         return self._update_version(
-            name, version, "model.version.restore", status="READY", reason=reason
+            name, version, Action.MODEL_VERSION_RESTORE, status="READY", reason=reason
         )
 
     def delete_version(self, name: str, version: int, *, reason: str = "") -> ModelVersion:
         """Soft delete: the row stays (status DELETED) and so do its history and audit trail."""
         return self._update_version(
-            name, version, "model.version.delete", status="DELETED", reason=reason
+            name, version, Action.MODEL_VERSION_DELETE, status="DELETED", reason=reason
         )
 
     def _update_version(
         self,
         name: str,
         version: int,
-        action: str,
+        action: Action,
         *,
         status: str | None = None,
         reason: str = "",
@@ -308,10 +330,11 @@ class RegistryService(Service):
                 allowed = {"ARCHIVED": ("READY",), "READY": ("ARCHIVED",)}.get(
                     status, ("READY", "ARCHIVED")
                 )
-                q.require_status(mv, action.rsplit(".", 1)[-1], allowed)
+                verb = action.value.rsplit(".", 1)[-1]
+                q.require_status(mv, verb, allowed)
                 if status != "READY" and mv.aliases:
                     raise VersionStateError(
-                        f"cannot {action.rsplit('.', 1)[-1]} model {name!r} version {number}: "
+                        f"cannot {verb} model {name!r} version {number}: "
                         f"aliases {', '.join(mv.aliases)} point at it; move or delete them first"
                     )
                 values["status"] = status
@@ -333,7 +356,7 @@ class RegistryService(Service):
         number = check_version_number(version)
         check_reason(reason)
         details = {"alias": alias, "to_version": number, "reason": reason}
-        with self.mutation("model.alias.set", "model", name, details=details) as m:
+        with self.mutation(Action.MODEL_ALIAS_SET, "model", name, details=details) as m:
             q.get_model_row(m.conn, name, lock=True)
             mv = q.resolve_version(m.conn, name, number)
             q.require_status(mv, f"point alias {alias!r} at", ("READY",))
@@ -353,7 +376,7 @@ class RegistryService(Service):
         check_alias(alias)
         check_reason(reason)
         details = {"alias": alias, "reason": reason}
-        with self.mutation("model.alias.delete", "model", name, details=details) as m:
+        with self.mutation(Action.MODEL_ALIAS_DELETE, "model", name, details=details) as m:
             q.get_model_row(m.conn, name, lock=True)
             m.details["from_version"] = q.move_alias(
                 m.conn,
@@ -373,6 +396,7 @@ class RegistryService(Service):
         check_model_name(name)
         if alias is not None:
             check_alias(alias)
+        self.authorize(Action.MODEL_READ, "model", name)
         with self.store.read() as conn:
             q.get_model_row(conn, name)
             return q.alias_history(conn, name, alias)
@@ -383,6 +407,7 @@ class RegistryService(Service):
         check_alias(alias)
         if not isinstance(when, dt.datetime) or when.tzinfo is None:
             raise InvalidInputError(f"when {when!r} is invalid: expected a timezone-aware datetime")
+        self.authorize(Action.MODEL_READ, "model", name)
         with self.store.read() as conn:
             return q.alias_at(conn, name, alias, when)
 
@@ -400,11 +425,21 @@ class RegistryService(Service):
         check_model_name(name)
         number = check_version_number(version)
         check_evidence(kind, summary)
-        if artifact_digest is not None:
-            artifact_digest = self._links.artifacts.info(artifact_digest).digest
         details = {"kind": kind, "artifact_digest": artifact_digest}
+        actor = self.authorize(
+            Action.MODEL_EVIDENCE_ATTACH, "model_version", f"{name}/{number}", details=details
+        )
+        if artifact_digest is not None:
+            with machinery():
+                artifact_digest = self._links.artifacts.info(artifact_digest).digest
+            details["artifact_digest"] = artifact_digest
         with self.mutation(
-            "model.evidence.attach", "model_version", f"{name}/{number}", details=details
+            Action.MODEL_EVIDENCE_ATTACH,
+            "model_version",
+            f"{name}/{number}",
+            details=details,
+            actor=actor,
+            authorized=True,
         ) as m:
             mv = q.resolve_version(m.conn, name, number)
             q.require_status(mv, "attach evidence to", ("READY", "ARCHIVED"))
@@ -438,6 +473,7 @@ class RegistryService(Service):
     def evidence(self, name: str, version: int, *, kind: str | None = None) -> list[Evidence]:
         check_model_name(name)
         number = check_version_number(version)
+        self.authorize(Action.MODEL_READ, "model", name)
         with self.store.read() as conn:
             q.resolve_version(conn, name, number)
             items = q.evidence_of(conn, name, number)
@@ -454,8 +490,9 @@ class RegistryService(Service):
         """The policy in force for ``name`` (PolicyNotFoundError when none was set)."""
         from falaj.registry.promotion import current_policy
 
+        self.authorize(Action.MODEL_READ, "model", check_model_name(name))
         with self.store.read() as conn:
-            policy = current_policy(conn, check_model_name(name), required=True)
+            policy = current_policy(conn, name, required=True)
         assert policy is not None  # required=True raises instead of returning None
         return policy
 
@@ -478,6 +515,7 @@ class RegistryService(Service):
         return approve(self, name, version, comment=comment, attested_by=attested_by)
 
     def approvals(self, name: str, version: int) -> list[Approval]:
+        self.authorize(Action.MODEL_READ, "model", check_model_name(name))
         with self.store.read() as conn:
             q.resolve_version(conn, check_model_name(name), check_version_number(version))
             return q.approvals_of(conn, name, check_version_number(version))
@@ -493,8 +531,9 @@ class RegistryService(Service):
     def promotions(self, name: str) -> list[PromotionRecord]:
         from falaj.registry.promotion import list_promotions
 
+        self.authorize(Action.MODEL_READ, "model", check_model_name(name))
         with self.store.read() as conn:
-            return list_promotions(conn, check_model_name(name))
+            return list_promotions(conn, name)
 
 
 def _tag_where(name: str, version: int, key: str) -> sa.ColumnElement[bool]:

@@ -1,13 +1,25 @@
 """The metadata store: one database (SQLite or PostgreSQL) behind SQLAlchemy Core.
 
-Services use :meth:`MetadataStore.transaction` for writes (one transaction per mutating call, the
-audit event included) and :meth:`MetadataStore.read` for queries.
+Services use :meth:`MetadataStore.transaction` for writes and :meth:`MetadataStore.read` for
+queries.
+
+**Unit of work.** The outermost :meth:`~MetadataStore.transaction` of a context (a thread, an
+asyncio task) opens the unit of work; any ``transaction()`` entered inside it, by any service,
+joins it under a SAVEPOINT instead of opening a second connection, and ``read()`` inside it reads
+through the same connection. So a change, its lineage edges and its audit events commit together
+or not at all, across areas, and one thread never waits on a write lock it holds itself (SQLite
+has one writer). Code that must not join (the batched writer) checks :meth:`in_transaction` and
+refuses to run inside someone else's unit of work: gather first, then write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -21,7 +33,17 @@ from falaj.store.engine import create_engine, masked_url, read_options, translat
 from falaj.store.schema import utcnow
 from falaj.store.tables import workspace_info
 
-__all__ = ["MetadataStore", "MetadataStoreProtocol"]
+__all__ = ["MetadataStore", "MetadataStoreProtocol", "UnitOfWork"]
+
+_log = logging.getLogger("falaj.store")
+
+
+@dataclass
+class UnitOfWork:
+    """The open outermost transaction of a context, and what to write should it roll back."""
+
+    conn: Connection
+    on_rollback: list[Callable[[Connection], None]] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -43,6 +65,9 @@ class MetadataStore:
         self._engine = engine
         self._url = url
         self._lock_path = lock_path
+        self._uow: ContextVar[UnitOfWork | None] = ContextVar(
+            f"falaj_uow_{uuid.uuid4().hex[:8]}", default=None
+        )
 
     @classmethod
     def unchecked(cls, url: str) -> MetadataStore:
@@ -107,13 +132,63 @@ class MetadataStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction: committed on normal exit, rolled back on any exception."""
-        with translate_errors(self._url), self._engine.begin() as conn:
-            yield conn
+        """A write transaction: committed on normal exit, rolled back on any exception.
+
+        Inside an open unit of work of this context it joins that one (a SAVEPOINT: the block's
+        changes roll back alone if it raises, and commit with the enclosing work).
+        """
+        uow = self._uow.get()
+        if uow is not None:
+            with translate_errors(self._url), uow.conn.begin_nested():
+                yield uow.conn
+            return
+        opened: UnitOfWork | None = None
+        try:
+            with translate_errors(self._url), self._engine.begin() as conn:
+                opened = UnitOfWork(conn)
+                token = self._uow.set(opened)
+                try:
+                    yield conn
+                finally:
+                    self._uow.reset(token)
+        except BaseException:
+            if opened is not None and opened.on_rollback:
+                self._write_after_rollback(opened.on_rollback)
+            raise
+
+    def unit_of_work(self) -> AbstractContextManager[Connection]:
+        """Open (or join) the unit of work: every service call inside commits with it."""
+        return self.transaction()
+
+    def in_transaction(self) -> bool:
+        """Whether this context holds an open unit of work on this store."""
+        return self._uow.get() is not None
+
+    def after_rollback(self, write: Callable[[Connection], None]) -> None:
+        """Have ``write`` run in a fresh transaction should the open unit of work roll back
+        (audit events of refusals and failures must outlive the rollback)."""
+        uow = self._uow.get()
+        if uow is not None:
+            uow.on_rollback.append(write)
+
+    def _write_after_rollback(self, writes: list[Callable[[Connection], None]]) -> None:
+        try:
+            with self.transaction() as conn:
+                for write in writes:
+                    write(conn)
+        except Exception as exc:  # the original error matters more
+            _log.warning(
+                "could not record %d audit event(s) after a rollback: %s", len(writes), exc
+            )
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read transaction (takes no write lock on SQLite)."""
+        """A read transaction (takes no write lock on SQLite); inside an open unit of work it
+        reads through that unit's connection (and so sees its uncommitted changes)."""
+        uow = self._uow.get()
+        if uow is not None:
+            yield uow.conn
+            return
         with (
             translate_errors(self._url),
             self._engine.connect().execution_options(**read_options()) as conn,

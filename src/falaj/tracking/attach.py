@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from falaj.errors import ConflictError, InvalidInputError
+from falaj.governance.authorization import Action
 from falaj.governance.service import Service
 from falaj.lineage.graph import Node, record_edge
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import utcnow
+from falaj.store.text import check_storable
 from falaj.tracking.entities import LoggedModel
 from falaj.tracking.errors import RunNotActiveError, RunNotFoundError
 from falaj.tracking.tables import logged_models, run_artifacts, run_inputs, runs
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from falaj.artifacts.service import ArtifactInfo, ArtifactService
-    from falaj.tracking.writer import BatchWriter
+    from falaj.store.batch_writer import BatchWriter
 
 __all__ = ["MODEL_MEDIA_TYPE", "RunAttachments"]
 
@@ -52,25 +54,35 @@ class RunAttachments(Service):
             raise RunNotActiveError(f"run {run_id} has ended ({row.status})")
 
     def _log_artifact_file(self, run_id: str, path: Path, name: str | None) -> ArtifactInfo:
+        name = name or path.name
+        _check_artifact_name(name)
+        self.authorize(Action.RUN_LOG_ARTIFACT, "run", run_id, details={"name": name})
         info = self._artifacts.put_file(path)
-        return self._attach_artifact(run_id, info, name or path.name)
+        return self._attach_artifact(run_id, info, name, authorized=True)
 
     def _log_artifact_bytes(
         self, run_id: str, data: bytes, name: str, media_type: str
     ) -> ArtifactInfo:
-        if not isinstance(name, str) or not name.strip() or len(name) > 500:
-            raise InvalidInputError(f"artifact name {name!r} is invalid: expected 1-500 characters")
+        _check_artifact_name(name)
+        self.authorize(Action.RUN_LOG_ARTIFACT, "run", run_id, details={"name": name})
         info = self._artifacts.put_bytes(data, media_type=media_type)
-        return self._attach_artifact(run_id, info, name)
+        return self._attach_artifact(run_id, info, name, authorized=True)
 
     def _attach_artifact(
-        self, run_id: str, info: ArtifactInfo, name: str, *, require_running: bool = True
+        self,
+        run_id: str,
+        info: ArtifactInfo,
+        name: str,
+        *,
+        require_running: bool = True,
+        authorized: bool = False,
     ) -> ArtifactInfo:
-        if not name.strip() or len(name) > 500:
-            raise InvalidInputError(f"artifact name {name!r} is invalid: expected 1-500 characters")
+        _check_artifact_name(name)
         details = {"name": name, "digest": info.digest}
         self.writer.flush()
-        with self.mutation("run.log_artifact", "run", run_id, details=details) as m:
+        with self.mutation(
+            Action.RUN_LOG_ARTIFACT, "run", run_id, details=details, authorized=authorized
+        ) as m:
             if require_running:
                 self._require_running(m.conn, run_id)
             else:
@@ -121,6 +133,7 @@ class RunAttachments(Service):
         from falaj.tracking.models import pack_model
 
         name = check_model_name(name)
+        self.authorize(Action.RUN_LOG_MODEL, "run", run_id, details={"name": name})
         packed = pack_model(model, flavor=flavor, input_example=input_example, trusted=trusted)
         info = self._artifacts.put_bytes(packed.data, media_type=MODEL_MEDIA_TYPE)
         logged = LoggedModel(
@@ -133,7 +146,9 @@ class RunAttachments(Service):
         )
         details = {"name": name, "flavor": packed.flavor, "digest": info.digest, "trusted": trusted}
         self.writer.flush()
-        with self.mutation("run.log_model", "run", run_id, details=details) as m:
+        with self.mutation(
+            Action.RUN_LOG_MODEL, "run", run_id, details=details, authorized=True
+        ) as m:
             if require_running:
                 self._require_running(m.conn, run_id)
             else:
@@ -182,7 +197,7 @@ class RunAttachments(Service):
             raise InvalidInputError(f"context {context!r} is invalid: expected 1-100 characters")
         details = {"dataset_version": dataset_version_id, "context": context}
         self.writer.flush()
-        with self.mutation("run.log_dataset", "run", run_id, details=details) as m:
+        with self.mutation(Action.RUN_LOG_DATASET, "run", run_id, details=details) as m:
             self._require_run(m.conn, run_id)
             insert_ignore(
                 m.conn,
@@ -201,3 +216,9 @@ class RunAttachments(Service):
                 "input",
                 self.principal,
             )
+
+
+def _check_artifact_name(name: Any) -> None:
+    if not isinstance(name, str) or not name.strip() or len(name) > 500:
+        raise InvalidInputError(f"artifact name {name!r} is invalid: expected 1-500 characters")
+    check_storable("artifact name", name)

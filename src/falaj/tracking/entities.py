@@ -87,6 +87,8 @@ class Run:
     error: str | None
     experiment_id: str = ""
     created_by: str = ""
+    host: str | None = None
+    pid: int | None = None
     artifacts: list[RunArtifact] = field(default_factory=list)
     models: list[LoggedModel] = field(default_factory=list)
     inputs: list[RunInput] = field(default_factory=list)
@@ -103,6 +105,8 @@ class Run:
             "end_time": self.end_time.isoformat() if self.end_time else None,
             "parent_id": self.parent_id,
             "created_by": self.created_by,
+            "host": self.host,
+            "pid": self.pid,
             "params": dict(self.params),
             "metrics": dict(self.metrics),
             "tags": dict(self.tags),

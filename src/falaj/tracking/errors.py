@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from falaj.errors import (
-    BackendUnavailableError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
     PolicyViolationError,
 )
+from falaj.store.batch_writer import BatchWriteError
 
 __all__ = [
     "ExperimentNotFoundError",
@@ -61,5 +61,5 @@ class UntrustedModelError(PolicyViolationError):
     """Loading a model whose format runs code (pickle) without ``trusted=True``."""
 
 
-class TrackingWriteError(BackendUnavailableError):
+class TrackingWriteError(BatchWriteError):
     """The background writer could not persist logged values."""

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from falaj.errors import InvalidInputError
+from falaj.governance.authorization import Action
+from falaj.store.batch_writer import Item
 from falaj.store.schema import new_id
 from falaj.tracking.entities import STATUSES
 from falaj.tracking.rows import METRIC, PARAM, TAG
@@ -28,7 +30,6 @@ from falaj.tracking.validation import (
     param_text,
     tag_text,
 )
-from falaj.tracking.writer import Item
 
 if TYPE_CHECKING:
     from falaj.tracking.service import TrackingService
@@ -70,6 +71,7 @@ def import_run(service: TrackingService, spec: RunImport) -> str:
                 f"{label} {value!r} of imported run {name!r}: expected a timezone-aware datetime"
             )
     run_id = new_id()
+    actor = service.authorize(Action.RUN_IMPORT, "run", run_id, details={"name": name})
     items: list[Item] = [
         (PARAM, run_id, check_key(k, "param"), param_text(k, v)) for k, v in spec.params.items()
     ]
@@ -96,7 +98,9 @@ def import_run(service: TrackingService, spec: RunImport) -> str:
         "metrics": len(spec.metrics),
         "tags": len(spec.tags),
     }
-    with service.mutation("run.import", "run", run_id, details=details) as m:
+    with service.mutation(
+        Action.RUN_IMPORT, "run", run_id, details=details, actor=actor, authorized=True
+    ) as m:
         m.conn.execute(
             sa.insert(runs).values(
                 id=run_id,
@@ -111,13 +115,14 @@ def import_run(service: TrackingService, spec: RunImport) -> str:
             )
         )
         for start in range(0, len(items), _CHUNK):
-            service._write(m.conn, items[start : start + _CHUNK])
+            service._write(m.conn, items[start : start + _CHUNK], actor)
     return run_id
 
 
 def find_imported(service: TrackingService, tag_key: str) -> dict[str, str]:
     """``{tag value: run id}`` for every run carrying ``tag_key`` (the importer's source id)."""
     check_key(tag_key, "tag")
+    service.authorize(Action.RUN_READ, "run", "*")
     service.flush()
     with service.store.read() as conn:
         rows = conn.execute(sa.select(tags.c.value, tags.c.run_id).where(tags.c.key == tag_key))

@@ -87,6 +87,8 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, details: bool = False) -
                 error=r.error,
                 experiment_id=r.experiment_id,
                 created_by=r.created_by,
+                host=r.host,
+                pid=r.pid,
                 **extra,
             )
         )

@@ -18,6 +18,8 @@ reused, so a batch costs little more than its ``executemany`` calls.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -26,10 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from falaj.governance.audit import record_event
-from falaj.governance.principal import Principal
+from falaj.governance.audit import Actor, record_event
+from falaj.store.batch_writer import Item
 from falaj.tracking.tables import latest_metrics, metrics, params, runs, tags
-from falaj.tracking.writer import Item
 
 __all__ = [
     "METRIC",
@@ -37,7 +38,9 @@ __all__ = [
     "RUN",
     "TAG",
     "BatchCounts",
+    "describe_item",
     "end_unwritten_run",
+    "process_host",
     "upsert_tags",
     "write_items",
 ]
@@ -51,6 +54,12 @@ _fromtimestamp = dt.datetime.fromtimestamp
 _UTC = dt.UTC
 
 
+@cache
+def process_host() -> str:
+    """This machine's host name, as recorded on the runs it executes."""
+    return socket.gethostname()[:255]
+
+
 @dataclass(frozen=True)
 class BatchCounts:
     runs_created: int
@@ -58,6 +67,15 @@ class BatchCounts:
     params: int
     tags: int
     runs: tuple[str, ...]
+
+    def plus(self, other: BatchCounts) -> BatchCounts:
+        return BatchCounts(
+            self.runs_created + other.runs_created,
+            self.metrics + other.metrics,
+            self.params + other.params,
+            self.tags + other.tags,
+            self.runs + tuple(r for r in other.runs if r not in self.runs),
+        )
 
     def as_details(self) -> dict[str, Any]:
         return {
@@ -105,10 +123,8 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
-def write_items(
-    conn: Connection, items: list[Item], *, principal: Principal, region: str
-) -> BatchCounts:
-    """Write queued rows inside the caller's transaction."""
+def write_items(conn: Connection, items: list[Item], *, actor: Actor, region: str) -> BatchCounts:
+    """Write queued rows inside the caller's transaction; new runs are created by ``actor``."""
     run_rows: list[dict[str, Any]] = []
     run_events: list[tuple[str, dict[str, Any]]] = []
     metric_rows: list[dict[str, Any]] = []
@@ -154,7 +170,9 @@ def write_items(
                     "start_time": start_time,
                     "end_time": end_time,
                     "parent_id": parent_id,
-                    "created_by": principal.name,
+                    "created_by": actor.principal.name,
+                    "host": process_host(),
+                    "pid": os.getpid(),
                     "error": error,
                 }
             )
@@ -167,7 +185,7 @@ def write_items(
         for run_id, details in run_events:
             record_event(
                 conn,
-                principal=principal,
+                actor=actor,
                 action="run.create",
                 resource_type="run",
                 resource_id=run_id,
@@ -184,6 +202,14 @@ def write_items(
     return BatchCounts(
         len(run_rows), len(metric_rows), len(param_rows), len(tag_rows), tuple(run_ids)
     )
+
+
+def describe_item(item: Item) -> str:
+    """A queued row in words, for the report of a row the store refused."""
+    kind = {METRIC: "metric", PARAM: "param", TAG: "tag", RUN: "run"}.get(item[0], "row")
+    if item[0] == RUN:
+        return f"run {item[1]} (name {str(item[3])[:60]!r})"
+    return f"{kind} {str(item[2])[:60]!r} of run {item[1]}"
 
 
 def end_unwritten_run(

@@ -1,7 +1,7 @@
 """``ActiveRun``: the handle a training loop logs through.
 
 Logging calls validate their input on the caller's thread (so a mistake raises right there and
-changes nothing), then hand a small tuple to the workspace's :class:`~falaj.tracking.writer.
+changes nothing), then hand a small tuple to the workspace's :class:`~falaj.store.batch_writer.
 BatchWriter` and return. Params are immutable: the run keeps the params it has logged and
 refuses a different value for a key at the call. Leaving the ``with`` block ends the run only
 once everything it logged is durable; an exception marks it FAILED with the error recorded.
@@ -12,13 +12,15 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from falaj.errors import InvalidInputError
+from falaj.governance.context import request_scope
 from falaj.tracking.entities import END_STATUSES, LoggedModel
-from falaj.tracking.errors import ParamConflictError, RunNotActiveError
+from falaj.tracking.errors import ParamConflictError, RunNotActiveError, TrackingWriteError
 from falaj.tracking.rows import METRIC, PARAM, TAG
 from falaj.tracking.validation import (
     check_key,
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from falaj.artifacts.service import ArtifactInfo
+    from falaj.governance.audit import Actor
     from falaj.tracking.service import TrackingService
 
 __all__ = ["ActiveRun"]
@@ -53,8 +56,11 @@ class ActiveRun:
         experiment: str,
         name: str,
         parent_id: str | None,
+        actor: Actor,
     ) -> None:
         self._service = service
+        #: who this run acts for: authorized at start, and every row it logs is written as them
+        self.actor = actor
         self._writer = service.writer
         self._submit = service.writer.submit
         self.id = run_id
@@ -192,13 +198,15 @@ class ActiveRun:
         """Store a file as a content-addressed artifact of this run."""
         if self._ended:
             self._raise_ended()
-        return self._service._log_artifact_file(self.id, Path(path), name)
+        with self._acting():
+            return self._service._log_artifact_file(self.id, Path(path), name)
 
     def log_bytes(self, data: bytes, name: str, media_type: str) -> ArtifactInfo:
         """Store bytes as a content-addressed artifact of this run."""
         if self._ended:
             self._raise_ended()
-        return self._service._log_artifact_bytes(self.id, data, name, media_type)
+        with self._acting():
+            return self._service._log_artifact_bytes(self.id, data, name, media_type)
 
     def log_model(
         self,
@@ -212,15 +220,17 @@ class ActiveRun:
         """Store a model (flavor, signature from ``input_example``) as one artifact."""
         if self._ended:
             self._raise_ended()
-        return self._service._log_model(
-            self.id, model, name, input_example=input_example, flavor=flavor, trusted=trusted
-        )
+        with self._acting():
+            return self._service._log_model(
+                self.id, model, name, input_example=input_example, flavor=flavor, trusted=trusted
+            )
 
     def log_dataset(self, dataset_version_id: str, context: str = "training") -> None:
         """Record that this run used a dataset version (lineage edge dataset_version -> run)."""
         if self._ended:
             self._raise_ended()
-        self._service._log_dataset(self.id, dataset_version_id, context)
+        with self._acting():
+            self._service._log_dataset(self.id, dataset_version_id, context)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def flush(self) -> None:
@@ -235,7 +245,14 @@ class ActiveRun:
             raise InvalidInputError(
                 f"status {status!r} is invalid: expected one of {', '.join(END_STATUSES)}"
             )
-        self._service._end_run(self, status, error)
+        try:
+            with self._acting():
+                self._service._end_run(self, status, error)
+        except TrackingWriteError:
+            # The run ended; some of its rows were refused by the store (reported here).
+            self._ended = True
+            self.status = status
+            raise
         self._ended = True
         self.status = status
 
@@ -265,6 +282,10 @@ class ActiveRun:
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         status = "FAILED" if isinstance(exc, Exception) else "KILLED"
         self.end(status, error=f"{type(exc).__name__}: {exc}\n\n{text}"[:_MAX_ERROR])
+
+    def _acting(self) -> AbstractContextManager[str]:
+        """Calls on this run act for the principal who started it, whoever holds the handle."""
+        return request_scope(principal=self.actor.principal, authenticated=self.actor.authenticated)
 
     def _raise_ended(self) -> None:
         raise RunNotActiveError(f"run {self.id} has ended ({self.status}); start a new run to log")

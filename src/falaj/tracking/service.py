@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import atexit
 import time
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from falaj.artifacts.digest import normalize_digest
-from falaj.errors import (
-    AlreadyExistsError,
-    InvalidInputError,
-    PermissionDeniedError,
-)
+from falaj.errors import AlreadyExistsError, FalajError, InvalidInputError
+from falaj.governance.audit import Actor, record_event
+from falaj.governance.authorization import Action
 from falaj.governance.service import ServiceContext
+from falaj.store.batch_writer import BatchWriter, Item
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import new_id, utcnow
+from falaj.store.text import check_storable
 from falaj.tracking import reads
 from falaj.tracking.attach import RunAttachments
 from falaj.tracking.entities import Experiment, LoggedModel, MetricPoint, Run, RunPage
@@ -27,8 +25,9 @@ from falaj.tracking.errors import (
     ModelNotFoundError,
     RunNotActiveError,
     RunNotFoundError,
+    TrackingWriteError,
 )
-from falaj.tracking.rows import RUN, TAG, BatchCounts, end_unwritten_run, write_items
+from falaj.tracking.rows import RUN, TAG, BatchCounts, describe_item, end_unwritten_run, write_items
 from falaj.tracking.run import ActiveRun
 from falaj.tracking.tables import experiments, logged_models, runs
 from falaj.tracking.validation import (
@@ -37,7 +36,6 @@ from falaj.tracking.validation import (
     check_run_name,
     tag_text,
 )
-from falaj.tracking.writer import BatchWriter, Item
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +48,6 @@ __all__ = ["TrackingService", "parse_model_uri"]
 
 #: how long a missing parent run is waited for (another process may not have written it yet)
 _PARENT_WAIT_S = 3.0
-_open_services: weakref.WeakSet[TrackingService] = weakref.WeakSet()
 _END_RUN = (
     sa.update(runs)
     .where(runs.c.id == sa.bindparam("rid"), runs.c.status == "RUNNING")
@@ -68,25 +65,42 @@ class TrackingService(RunAttachments):
     def __init__(self, context: ServiceContext, artifacts: ArtifactService) -> None:
         super().__init__(context)
         self._artifacts = artifacts
-        self.writer = BatchWriter(self._persist, batch_size=context.settings.tracking_batch_size)
+        self.writer = BatchWriter(
+            self._persist,
+            batch_size=context.settings.tracking_batch_size,
+            name="falaj-tracking-writer",
+            error_class=TrackingWriteError,
+            describe=describe_item,
+            in_foreign_transaction=context.store.in_transaction,
+            at_exit=self._at_exit,
+        )
         self._active: dict[str, ActiveRun] = {}
+        #: who each open run of this process acts for (its rows are written as that principal)
+        self._actors: dict[str, Actor] = {}
         self._experiments: dict[str, Experiment] = {}
-        _open_services.add(self)
 
     # -- experiments ---------------------------------------------------------------------------
     def create_experiment(self, name: str, *, description: str | None = None) -> Experiment:
         """Create an experiment; its name must be new."""
         name = check_experiment_name(name)
-        with self.mutation("experiment.create", "experiment", name) as m:
+        if description is not None:
+            if not isinstance(description, str) or len(description) > 10_000:
+                raise InvalidInputError(
+                    f"description {str(description)[:50]!r} is invalid: expected text of at most "
+                    "10,000 characters"
+                )
+            check_storable("description", description)
+        with self.mutation(Action.EXPERIMENT_CREATE, "experiment", name) as m:
             exists = m.conn.execute(
                 sa.select(experiments.c.id).where(experiments.c.name == name)
             ).first()
             if exists is not None:
                 raise AlreadyExistsError(f"experiment {name!r} already exists")
-            row = self._insert_experiment(m.conn, name, description)
-        return row
+            exp, _ = self._insert_experiment(m.conn, name, description)
+        return exp
 
     def get_experiment(self, name: str) -> Experiment:
+        self.authorize(Action.EXPERIMENT_READ, "experiment", str(name))
         with self.store.read() as conn:
             row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
         if row is None:
@@ -94,13 +108,16 @@ class TrackingService(RunAttachments):
         return Experiment(**row._mapping)
 
     def list_experiments(self) -> list[Experiment]:
+        self.authorize(Action.EXPERIMENT_READ, "experiment", "*")
         with self.store.read() as conn:
             rows = conn.execute(sa.select(experiments).order_by(experiments.c.name)).all()
         return [Experiment(**r._mapping) for r in rows]
 
     def _insert_experiment(
         self, conn: sa.Connection, name: str, description: str | None
-    ) -> Experiment:
+    ) -> tuple[Experiment, bool]:
+        """The experiment named ``name``, inserted unless a concurrent creator won; and whether
+        this call inserted it."""
         values = {
             "id": new_id(),
             "name": name,
@@ -108,9 +125,9 @@ class TrackingService(RunAttachments):
             "created_by": self.principal.name,
             "created_at": utcnow(),
         }
-        insert_ignore(conn, experiments, values)  # a concurrent creator may have won
+        inserted = insert_ignore(conn, experiments, values)
         row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).one()
-        return Experiment(**row._mapping)
+        return Experiment(**row._mapping), bool(inserted)
 
     # -- runs ----------------------------------------------------------------------------------
     def start_run(
@@ -138,23 +155,20 @@ class TrackingService(RunAttachments):
         details: dict[str, Any] = {"experiment": experiment, "name": name}
         if parent_run_id is not None:
             details["parent_run_id"] = parent_run_id
-        self._authorize("run.create", "run", run_id, details)
+        # The run's logging is authorized here, on the caller's thread, once: its rows are
+        # then written in the background as this actor and never refused there.
+        actor = self.authorize(Action.RUN_CREATE, "run", run_id, details=details)
+        self.authorize(Action.RUN_LOG, "run", run_id, details=details, actor=actor)
         if parent_run_id is not None:
             self._check_parent(parent_run_id)
         exp = self._experiment_for_run(experiment)
+        self._actors[run_id] = actor
         self.writer.submit((RUN, run_id, exp.id, name, utcnow(), parent_run_id, details))
         if tag_items:
             self.writer.submit_many(tag_items)
-        active = ActiveRun(self, run_id, exp.id, exp.name, name, parent_run_id)
+        active = ActiveRun(self, run_id, exp.id, exp.name, name, parent_run_id, actor)
         self._active[run_id] = active
         return active
-
-    def _authorize(self, action: str, kind: str, resource_id: str, details: dict[str, Any]) -> None:
-        try:
-            self.context.authorizer.check(self.principal, action, f"{kind}:{resource_id}")
-        except PermissionDeniedError as exc:
-            self._record_outside(action, kind, resource_id, "denied", details, exc)
-            raise
 
     def _experiment_for_run(self, name: str) -> Experiment:
         cached = self._experiments.get(name)
@@ -165,8 +179,21 @@ class TrackingService(RunAttachments):
         if row is not None:
             exp = Experiment(**row._mapping)
         else:
-            with self.mutation("experiment.create", "experiment", name) as m:
-                exp = self._insert_experiment(m.conn, name, None)
+            # Created on first use. Two processes may race here: the loser inserts nothing and
+            # so records no event (one experiment, one experiment.create event).
+            actor = self.authorize(Action.EXPERIMENT_CREATE, "experiment", name)
+            with self.store.transaction() as conn:
+                exp, inserted = self._insert_experiment(conn, name, None)
+                if inserted:
+                    record_event(
+                        conn,
+                        actor=actor,
+                        action=Action.EXPERIMENT_CREATE.value,
+                        resource_type="experiment",
+                        resource_id=name,
+                        region=self.context.region,
+                        details={"auto": True},
+                    )
         self._experiments[name] = exp
         return exp
 
@@ -192,41 +219,109 @@ class TrackingService(RunAttachments):
             time.sleep(0.05)
 
     def _end_run(self, run: ActiveRun, status: str, error: str | None) -> None:
+        """End a run of this process: its queued rows and its end in one transaction (a short
+        run costs one transaction in all). Rows the store refuses are isolated by the writer;
+        the run still ends, and the refusal is raised once it has."""
+        actor = run.actor
+        self.authorize(Action.RUN_END, "run", run.id, actor=actor, details={"status": status})
+        refused: TrackingWriteError | None = None
         with self.writer.exclusive() as drain:
             items = drain()
             original = list(items)
             ended = utcnow()
             try:
-                with self.mutation("run.end", "run", run.id, details={"status": status}) as m:
-                    # A short run whose row is still queued is inserted already ended.
-                    unwritten = end_unwritten_run(items, run.id, status, ended, error)
-                    if items:
-                        counts = self._write(m.conn, items)
-                        m.details.update(counts.as_details())
-                    if not unwritten:
-                        updated = m.conn.execute(
-                            _END_RUN,
-                            {"rid": run.id, "new_status": status, "ended": ended, "err": error},
-                        ).rowcount
-                        if not updated:
-                            raise RunNotActiveError(f"run {run.id} is not running any more")
-            except BaseException:
+                self._end_in_one_transaction(run.id, actor, status, ended, error, items)
+            except BaseException as exc:
                 self.writer.requeue(original)
-                raise
+                if not _content_refused(exc):
+                    raise
+                refused = self._flush_isolating()
+                self._end_in_one_transaction(run.id, actor, status, ended, error, [])
         self._active.pop(run.id, None)
+        self._actors.pop(run.id, None)
+        if refused is not None:
+            raise refused
 
-    def _write(self, conn: sa.Connection, items: list[Item]) -> BatchCounts:
-        return write_items(conn, items, principal=self.principal, region=self.context.region)
+    def _end_in_one_transaction(
+        self,
+        run_id: str,
+        actor: Actor,
+        status: str,
+        ended: Any,
+        error: str | None,
+        items: list[Item],
+    ) -> None:
+        details = {"status": status}
+        with self.mutation(
+            Action.RUN_END, "run", run_id, details=details, actor=actor, authorized=True
+        ) as m:
+            # A short run whose row is still queued is inserted already ended.
+            unwritten = end_unwritten_run(items, run_id, status, ended, error)
+            if items:
+                m.details.update(self._write_grouped(m.conn, items, actor).as_details())
+            if not unwritten:
+                updated = m.conn.execute(
+                    _END_RUN,
+                    {"rid": run_id, "new_status": status, "ended": ended, "err": error},
+                ).rowcount
+                if not updated:
+                    raise RunNotActiveError(f"run {run_id} is not running any more")
+
+    def _flush_isolating(self) -> TrackingWriteError | None:
+        try:
+            self.writer.flush()
+        except TrackingWriteError as exc:
+            return exc
+        return None
+
+    def _actor_of(self, run_id: str) -> Actor:
+        actor = self._actors.get(run_id)
+        return actor if actor is not None else self.actor()
+
+    def _write(self, conn: sa.Connection, items: list[Item], actor: Actor) -> BatchCounts:
+        return write_items(conn, items, actor=actor, region=self.context.region)
+
+    def _write_grouped(
+        self, conn: sa.Connection, items: list[Item], owner: Actor | None = None
+    ) -> BatchCounts:
+        """Write rows of several runs, each as the principal its run acts for; rows of runs not
+        acting as ``owner`` get a ``run.log`` event of their own principal."""
+        groups: dict[Actor, list[Item]] = {}
+        for item in items:
+            groups.setdefault(self._actor_of(item[1]), []).append(item)
+        total: BatchCounts | None = None
+        for actor, rows in groups.items():
+            counts = self._write(conn, rows, actor)
+            if actor != owner:
+                record_event(
+                    conn,
+                    actor=actor,
+                    action=Action.RUN_LOG.value,
+                    resource_type="run",
+                    resource_id=counts.runs[0] if len(counts.runs) == 1 else "batch",
+                    region=self.context.region,
+                    details=counts.as_details(),
+                )
+            total = counts if total is None else total.plus(counts)
+        assert total is not None
+        return total
 
     def _persist(self, items: list[Item]) -> None:
-        run_ids = {item[1] for item in items}
-        resource = next(iter(run_ids)) if len(run_ids) == 1 else "batch"
-        with self.mutation("run.log", "run", resource) as m:
-            m.details.update(self._write(m.conn, items).as_details())
+        """The writer's persist: one transaction per batch, rows attributed per run's principal.
+
+        Permission was checked when each run started, on its caller's thread; nothing here is
+        refused for authorization, so a batch is never retried for that."""
+        with self.store.transaction() as conn:
+            self._write_grouped(conn, items)
 
     def flush(self) -> None:
         """Write every queued row (of every run of this workspace) before returning."""
         self.writer.flush()
+
+    def _at_exit(self) -> None:
+        """Interpreter exit: runs left open are flushed and marked KILLED."""
+        self.flush()
+        self.end_open_runs("KILLED")
 
     def end_open_runs(self, status: str = "KILLED") -> int:
         """End every run this service started and that is still open; returns how many."""
@@ -237,10 +332,51 @@ class TrackingService(RunAttachments):
                 count += 1
         return count
 
+    def end_run(self, run_id: str, status: str = "KILLED", *, reason: str = "") -> Run:
+        """End a run left RUNNING (its process was killed): marks it ``status`` (KILLED or
+        FAILED), audited as ``run.end``. A run still open in this process is ended through its
+        handle (its queued rows are written first)."""
+        if status not in ("KILLED", "FAILED"):
+            raise InvalidInputError(
+                f"status {status!r} is invalid: a run is ended from outside as KILLED or FAILED"
+            )
+        if not isinstance(reason, str) or len(reason) > 2000:
+            raise InvalidInputError("reason must be text of at most 2000 characters")
+        check_storable("reason", reason)
+        if not isinstance(run_id, str) or not run_id:
+            raise InvalidInputError(f"run id {run_id!r} is invalid: expected a run id string")
+        details = {"status": status, "reason": reason, "ended_from_outside": True}
+        actor = self.authorize(Action.RUN_END, "run", run_id, details=details)
+        active = self._active.get(run_id)
+        if active is not None and not active.ended:
+            active.end(status, error=reason or "ended from outside its code")
+            return self.get_run(run_id)
+        error = reason or f"ended as {status} by {actor.principal}: its process was gone"
+        with self.mutation(
+            Action.RUN_END, "run", run_id, details=details, actor=actor, authorized=True
+        ) as m:
+            row = self._require_run(m.conn, run_id)
+            if row.status != "RUNNING":
+                raise RunNotActiveError(f"run {run_id} has already ended ({row.status})")
+            m.conn.execute(
+                _END_RUN, {"rid": run_id, "new_status": status, "ended": utcnow(), "err": error}
+            )
+        return self.get_run(run_id)
+
+    def stale_runs(self, *, experiment: str | None = None) -> list[Run]:
+        """Runs still RUNNING whose process is gone (same host, pid not alive)."""
+        from falaj.tracking.liveness import process_alive
+
+        page = self.search_runs(
+            "attributes.status = 'RUNNING'", experiment=experiment, max_results=1000
+        )
+        return [r for r in page.runs if process_alive(r.host, r.pid) is False]
+
     # -- reading -------------------------------------------------------------------------------
     def get_run(self, run_id: str) -> Run:
         """A run with its params, latest metrics, tags, artifacts, models and inputs."""
-        self.writer.flush()
+        self.authorize(Action.RUN_READ, "run", str(run_id))
+        self._flush_for_read()
         with self.store.read() as conn:
             return reads.load_run(conn, run_id)
 
@@ -256,7 +392,8 @@ class TrackingService(RunAttachments):
         """Runs matching ``filter`` (see :mod:`falaj.tracking.search`), one page at a time."""
         from falaj.tracking.query import search
 
-        self.writer.flush()
+        self.authorize(Action.RUN_READ, "run", "*", details={"filter": str(filter)[:500]})
+        self._flush_for_read()
         with self.store.read() as conn:
             return search(
                 conn,
@@ -269,10 +406,17 @@ class TrackingService(RunAttachments):
 
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         """Every point logged for ``key`` in the run, by step then time."""
-        self.writer.flush()
+        self.authorize(Action.RUN_READ, "run", str(run_id))
+        self._flush_for_read()
         with self.store.read() as conn:
             self._require_run(conn, run_id)
             return reads.metric_history(conn, run_id, key)
+
+    def _flush_for_read(self) -> None:
+        """Reads see every row queued before them, except inside an open unit of work (which
+        must not wait on the writer): those read what is committed plus the unit's own rows."""
+        if not self.store.in_transaction():
+            self.writer.flush()
 
     # -- importing -----------------------------------------------------------------------------
     def import_run(self, spec: RunImport) -> str:
@@ -289,8 +433,9 @@ class TrackingService(RunAttachments):
 
     def import_artifact(self, run_id: str, path: str | Path, name: str) -> ArtifactInfo:
         """Attach a file to an existing (possibly ended) run, e.g. while importing it."""
+        self.authorize(Action.RUN_LOG_ARTIFACT, "run", str(run_id), details={"name": str(name)})
         info = self._artifacts.put_file(Path(path))
-        return self._attach_artifact(run_id, info, name, require_running=False)
+        return self._attach_artifact(run_id, info, name, require_running=False, authorized=True)
 
     def import_model(
         self,
@@ -315,6 +460,9 @@ class TrackingService(RunAttachments):
 
     def get_logged_model(self, ref: LoggedModel | str) -> LoggedModel:
         """Resolve a LoggedModel, ``runs:/<run_id>/<name>`` or an artifact digest."""
+        self.authorize(
+            Action.RUN_READ, "run", ref.run_id if isinstance(ref, LoggedModel) else str(ref)[:200]
+        )
         if isinstance(ref, LoggedModel):
             return ref
         if not isinstance(ref, str):
@@ -345,6 +493,9 @@ class TrackingService(RunAttachments):
         """Load a logged model; a pickle-based model needs ``trusted=True``."""
         from falaj.tracking.models import unpack_model
 
+        self.authorize(
+            Action.MODEL_LOAD, "run", ref.run_id if isinstance(ref, LoggedModel) else str(ref)[:200]
+        )
         logged = self.get_logged_model(ref)
         data = self._artifacts.get_bytes(logged.artifact_digest)
         return unpack_model(data, trusted=trusted)
@@ -361,12 +512,11 @@ def parse_model_uri(uri: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-@atexit.register
-def _end_open_runs_at_exit() -> None:
-    """Interpreter exit: runs left open are flushed and marked KILLED (nothing logged is lost)."""
-    for service in list(_open_services):
-        try:
-            service.flush()
-            service.end_open_runs("KILLED")
-        except Exception:  # exiting: the writer's own atexit hook reports what was lost
-            continue
+def _content_refused(exc: BaseException) -> bool:
+    """Whether a failed write was refused for the rows' content (worth isolating), not because
+    the backend was unavailable (worth retrying as is)."""
+    from falaj.store.batch_writer import is_unavailable
+
+    return (
+        isinstance(exc, Exception) and not isinstance(exc, FalajError) and not is_unavailable(exc)
+    )

@@ -60,6 +60,8 @@ runs = Table(
     Column("parent_id", String(32), ForeignKey("tracking_runs.id"), nullable=True),
     Column("created_by", String(200), nullable=False),
     Column("error", Text, nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer(), nullable=True),
     Index("ix_tracking_runs_experiment_id_start_time", "experiment_id", "start_time"),
     Index("ix_tracking_runs_parent_id", "parent_id"),
 )

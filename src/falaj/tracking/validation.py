@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from falaj.errors import InvalidInputError
+from falaj.store.text import check_storable
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -52,7 +53,7 @@ def check_experiment_name(name: Any) -> str:
 def check_run_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise InvalidInputError(f"run_name {name!r} is invalid: expected 1-200 characters")
-    return name
+    return check_storable("run_name", name)
 
 
 def check_model_name(name: Any) -> str:
@@ -75,7 +76,7 @@ def param_text(key: str, value: Any) -> str:
         raise InvalidInputError(
             f"param {key!r} is {len(text)} characters long: at most {MAX_PARAM_LENGTH} allowed"
         )
-    return text
+    return check_storable(f"param {key!r}", text)
 
 
 def tag_text(key: str, value: Any) -> str:
@@ -86,7 +87,7 @@ def tag_text(key: str, value: Any) -> str:
         raise InvalidInputError(
             f"tag {key!r} is {len(text)} characters long: at most {MAX_TAG_LENGTH} allowed"
         )
-    return text
+    return check_storable(f"tag {key!r}", text)
 
 
 def metric_value(key: str, value: Any) -> float:

@@ -30,7 +30,7 @@ from falaj.training.budget import (
 from falaj.training.errors import EvaluationInputError, TrialError
 from falaj.training.estimators import build_pipeline, check_params
 from falaj.training.objective import TrialObjective
-from falaj.training.ports import WorkspaceLike, WorkspaceOpener
+from falaj.training.ports import TrainingWorkspace, WorkspaceOpener
 from falaj.training.spec import SearchSpec
 from falaj.training.studies import load_study, study_storage
 
@@ -105,7 +105,7 @@ def _make_sampler_pruner(spec: SearchSpec, worker: int = 0) -> tuple[Any, Any]:
 
 
 def run_search(
-    ws: WorkspaceLike,
+    ws: TrainingWorkspace,
     spec: SearchSpec,
     X: pd.DataFrame,
     y: Any,

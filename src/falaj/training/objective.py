@@ -20,7 +20,7 @@ import pandas as pd
 from falaj.training.budget import CPU_ATTR, SKIPPED_ATTR
 from falaj.training.estimators import build_pipeline
 from falaj.training.metrics import BINARY_METRICS, REGRESSION_METRICS
-from falaj.training.ports import WorkspaceLike
+from falaj.training.ports import TrainingWorkspace
 from falaj.training.spec import SearchSpec
 
 __all__ = ["TrialObjective", "cross_validate", "score_pipeline"]
@@ -94,7 +94,7 @@ class TrialObjective:
         self.parent_run_id = parent_run_id
         self.preprocessor = preprocessor
         self.threaded = threaded
-        self.ws: WorkspaceLike | None = None
+        self.ws: TrainingWorkspace | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -1,23 +1,33 @@
-"""What the training area needs from the workspace, as a structural type.
+"""What the training area needs from its neighbours, as narrow structural types.
 
-Training sits below the workspace in the layering, so it names the workspace's shape here rather
-than importing it. ``falaj.workspace.Workspace`` satisfies :class:`WorkspaceLike`; the tracking,
-registry, artifact, lineage and dataset services are reached through it with the calls in the
-cross-area contract.
+Training sits below the workspace in the layering, so it names the shape it uses here rather than
+importing the workspace. ``falaj.workspace.Workspace`` satisfies :class:`TrainingWorkspace`. Every
+neighbour is typed by its real service class (all in lower layers), so mypy checks each call
+between areas.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from falaj.config import Settings
 from falaj.governance.principal import Principal
 
-__all__ = ["WorkspaceLike", "WorkspaceOpener"]
+if TYPE_CHECKING:
+    from falaj.artifacts.service import ArtifactService
+    from falaj.data.service import DatasetService
+    from falaj.lineage.graph import LineageService
+    from falaj.registry.service import RegistryService
+    from falaj.tracking.run import ActiveRun
+    from falaj.tracking.service import TrackingService
+
+__all__ = ["TrainingWorkspace", "WorkspaceOpener", "WorkspaceReopener"]
 
 
-class WorkspaceLike(Protocol):
+class TrainingWorkspace(Protocol):
+    """The services a search, an evaluation or a report reaches."""
+
     @property
     def settings(self) -> Settings: ...
 
@@ -25,16 +35,19 @@ class WorkspaceLike(Protocol):
     def principal(self) -> Principal: ...
 
     @property
-    def tracking(self) -> Any: ...
+    def tracking(self) -> TrackingService: ...
 
     @property
-    def registry(self) -> Any: ...
+    def registry(self) -> RegistryService: ...
 
     @property
-    def artifacts(self) -> Any: ...
+    def artifacts(self) -> ArtifactService: ...
 
     @property
-    def lineage(self) -> Any: ...
+    def lineage(self) -> LineageService: ...
+
+    @property
+    def datasets(self) -> DatasetService: ...
 
     def start_run(
         self,
@@ -43,10 +56,13 @@ class WorkspaceLike(Protocol):
         run_name: str | None = None,
         tags: dict[str, str] | None = None,
         parent_run_id: str | None = None,
-    ) -> Any: ...
+    ) -> ActiveRun: ...
 
     def close(self) -> None: ...
 
 
-WorkspaceOpener = Callable[[], WorkspaceLike]
+WorkspaceOpener = Callable[[], TrainingWorkspace]
 """A picklable callable that opens the same workspace in another process or on a Ray worker."""
+
+WorkspaceReopener = Callable[[Principal], WorkspaceOpener]
+"""Gives the opener for a principal (the one the current call acts for)."""

@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from falaj.governance.authorization import Action
+from falaj.governance.context import machinery
 from falaj.governance.service import Service, ServiceContext
 from falaj.lineage.graph import Node
 from falaj.training.errors import EvaluationInputError
-from falaj.training.ports import WorkspaceLike, WorkspaceOpener
+from falaj.training.ports import TrainingWorkspace, WorkspaceReopener
 
 __all__ = ["ReportOutcome", "TrainingService"]
 
@@ -55,12 +57,12 @@ class TrainingService(Service):
     def __init__(
         self,
         context: ServiceContext,
-        workspace: WorkspaceLike,
-        opener: WorkspaceOpener | None = None,
+        workspace: TrainingWorkspace,
+        reopener: WorkspaceReopener | None = None,
     ) -> None:
         super().__init__(context)
         self._ws = workspace
-        self._opener = opener
+        self._reopener = reopener
 
     # -- search --------------------------------------------------------------------------------
     def search(
@@ -79,6 +81,7 @@ class TrainingService(Service):
         from falaj.training.hpo import run_search
         from falaj.training.spec import SearchSpec
 
+        self.authorize(Action.TRAINING_SEARCH, "experiment", str(experiment))
         if isinstance(spec, str | Path):
             spec, _ = SearchSpec.from_yaml(spec)
         elif isinstance(spec, Mapping):
@@ -96,7 +99,7 @@ class TrainingService(Service):
             experiment=experiment,
             study_name=study_name,
             preprocessor=preprocessor,
-            opener=self._opener,
+            opener=self._reopener(self.principal) if self._reopener is not None else None,
             dataset_version_id=dataset_version_id,
             progress=progress,
         )
@@ -292,13 +295,15 @@ class TrainingService(Service):
                 raise EvaluationInputError(
                     f"{field}={value!r} is invalid: expected a list of sentences"
                 )
+        self.authorize(Action.TRAINING_MODEL_CARD, "model_version", f"{name}/{version}")
         registry = self._ws.registry
-        mv = registry.get_version(name, version)
-        self._authorize("model_card", f"{mv.name}/{mv.version}")
-        evidence = registry.evidence(name, mv.version)
-        lineage = self._ws.lineage.upstream(Node("model_version", f"{name}/{mv.version}"))
-        approvals = registry.approvals(name, mv.version)
-        run = self._ws.tracking.get_run(mv.run_id) if mv.run_id else None
+        with machinery():
+            mv = registry.get_version(name, version)
+            evidence = registry.evidence(name, mv.version)
+            lineage = self._ws.lineage.upstream(Node("model_version", f"{name}/{mv.version}"))
+            approvals = registry.approvals(name, mv.version)
+            run = self._ws.tracking.get_run(mv.run_id) if mv.run_id else None
+            datasets = self._dataset_facts(lineage)
         card = build_model_card(
             mv,
             evidence=evidence,
@@ -308,29 +313,28 @@ class TrainingService(Service):
             intended_use=intended_use,
             out_of_scope=out_of_scope,
             limitations=limitations,
-            datasets=self._dataset_facts(lineage),
+            datasets=datasets,
         )
-        markdown = self._ws.artifacts.put_bytes(
-            card.markdown().encode("utf-8"), media_type="text/markdown"
-        )
-        data = {**card.as_dict(), "markdown": card.markdown()}
+        markdown = card.markdown()
+        data = {**card.as_dict(), "markdown": markdown}
         outcome = self._store(
             "model_card",
             mv,
             card,
             card.html(),
             data,
-            card.evidence_summary(markdown_digest=markdown.digest),
+            card.evidence_summary(markdown_digest=_sha256(markdown.encode("utf-8"))),
+            extra=[(markdown.encode("utf-8"), "text/markdown")],
         )
         return outcome
 
     def _dataset_facts(self, lineage: Sequence[Any]) -> dict[str, dict[str, Any]]:
         ids = {e.source.id for e in lineage if e.source.kind == "dataset_version"}
-        datasets = getattr(self._ws, "datasets", None)
+        datasets = self._ws.datasets
         facts: dict[str, dict[str, Any]] = {}
         for ds_id in sorted(ids):
             dname, _, number = ds_id.rpartition("@")
-            if datasets is None or not number.isdigit():
+            if not number.isdigit():
                 continue
             dv = datasets.get(dname, int(number))
             facts[ds_id] = {"rows": dv.row_count, "content digest": dv.content_digest}
@@ -340,22 +344,14 @@ class TrainingService(Service):
     def _load(
         self, name: str, version: int | str, kind: str, trusted: bool = False
     ) -> tuple[Any, Any]:
-        """The version and its loaded model; ``trusted`` as in ``ws.registry.load_model``."""
+        """Authorize ``kind`` on the version, then load it (reads the machinery makes on behalf
+        of the authorized call are not authorized again); ``trusted`` as in
+        ``ws.registry.load_model``."""
+        self.authorize(_ACTIONS[kind], "model_version", f"{name}/{version}")
         registry = self._ws.registry
-        mv = registry.get_version(name, version)
-        self._authorize(kind, f"{mv.name}/{mv.version}")
-        return mv, registry.load_model(name, mv.version, trusted=trusted)
-
-    def _authorize(self, kind: str, ref: str) -> None:
-        """Refuse before any work or write (a refusal is audited, as in ``mutation``)."""
-        from falaj.errors import PermissionDeniedError
-
-        action = f"training.{kind}"
-        try:
-            self.context.authorizer.check(self.principal, action, f"model_version:{ref}")
-        except PermissionDeniedError as exc:
-            self._record_outside(action, "model_version", ref, "denied", None, exc)
-            raise
+        with machinery():
+            mv = registry.get_version(name, version)
+            return mv, registry.load_model(name, mv.version, trusted=trusted)
 
     def _store(
         self,
@@ -365,30 +361,59 @@ class TrainingService(Service):
         html: str,
         data: dict[str, Any],
         summary: dict[str, Any],
+        *,
+        extra: Sequence[tuple[bytes, str]] = (),
     ) -> ReportOutcome:
+        """Store the report and attach it as evidence, with the judgment's audit event: one unit
+        of work (the artifacts' index rows, the evidence row and every audit event commit
+        together or not at all)."""
         from falaj.training.reports.html import dumps
 
         artifacts = self._ws.artifacts
-        html_info = artifacts.put_bytes(html.encode("utf-8"), media_type="text/html")
-        json_info = artifacts.put_bytes(
-            dumps(data).encode("utf-8"),
-            media_type="application/json",
-        )
-        summary = {**summary, "model_digest": mv.artifact_digest, "report_json": json_info.digest}
-        evidence = self._ws.registry.attach_evidence(
-            mv.name, mv.version, kind, summary=summary, artifact_digest=html_info.digest
-        )
-        details = {
-            "kind": kind,
-            "model_digest": mv.artifact_digest,
-            "html_digest": html_info.digest,
-            "json_digest": json_info.digest,
-        }
-        with self.mutation(
-            f"training.{kind}", "model_version", f"{mv.name}/{mv.version}", details=details
-        ):
-            pass  # the audit event of this judgment (the stores above audited their own writes)
+        with machinery(), self.store.unit_of_work():
+            html_info = artifacts.put_bytes(html.encode("utf-8"), media_type="text/html")
+            json_info = artifacts.put_bytes(
+                dumps(data).encode("utf-8"),
+                media_type="application/json",
+            )
+            for content, media_type in extra:
+                artifacts.put_bytes(content, media_type=media_type)
+            summary = {
+                **summary,
+                "model_digest": mv.artifact_digest,
+                "report_json": json_info.digest,
+            }
+            evidence = self._ws.registry.attach_evidence(
+                mv.name, mv.version, kind, summary=summary, artifact_digest=html_info.digest
+            )
+            self.audit(
+                _ACTIONS[kind],
+                "model_version",
+                f"{mv.name}/{mv.version}",
+                details={
+                    "kind": kind,
+                    "model_digest": mv.artifact_digest,
+                    "html_digest": html_info.digest,
+                    "json_digest": json_info.digest,
+                },
+                authorized=True,
+            )
         return ReportOutcome(kind, result, html, data, html_info.digest, json_info.digest, evidence)
+
+
+_ACTIONS = {
+    "evaluation": Action.TRAINING_EVALUATION,
+    "fairness": Action.TRAINING_FAIRNESS,
+    "explanation": Action.TRAINING_EXPLANATION,
+    "model_card": Action.TRAINING_MODEL_CARD,
+    "explainer": Action.MODEL_LOAD,
+}
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def _subject(mv: Any) -> dict[str, Any]:

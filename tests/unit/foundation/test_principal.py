@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from falaj.errors import InvalidInputError, PermissionDeniedError
-from falaj.governance import Principal, RoleTable
+from falaj.governance import Principal
 
 
 def test_local_principal_is_a_valid_user() -> None:
@@ -16,11 +16,3 @@ def test_local_principal_is_a_valid_user() -> None:
 def test_invalid_names_are_refused(name: str) -> None:
     with pytest.raises(InvalidInputError, match="principal name"):
         Principal(name)
-
-
-def test_role_table_allows_by_prefix_and_refuses_otherwise() -> None:
-    table = RoleTable({"approver": ["model.approve"], "admin": ["*"]})
-    table.check(Principal("bob", roles=frozenset({"approver"})), "model.approve", "model:x")
-    table.check(Principal("root", roles=frozenset({"admin"})), "anything", "r")
-    with pytest.raises(PermissionDeniedError, match="bob"):
-        table.check(Principal("bob", roles=frozenset({"approver"})), "model.delete", "model:x")

@@ -1,4 +1,6 @@
-"""The batched background writer: flush loses nothing, batches are bounded, memory is bounded."""
+"""The batched background writer (foundation): flush loses nothing, batches and memory are
+bounded, one bad row never blocks the others, an unavailable backend is retried, and the crash
+window is what the docs say."""
 
 from __future__ import annotations
 
@@ -12,24 +14,29 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from falaj.tracking.errors import TrackingWriteError
-from falaj.tracking.writer import BatchWriter
+from falaj.errors import BackendUnavailableError, ConflictError
+from falaj.store.batch_writer import BatchWriteError, BatchWriter
 from falaj.workspace import Workspace
 
 
 class Collector:
     """A persist function that records batches (optionally slowly, or failing N times)."""
 
-    def __init__(self, delay: float = 0.0, failures: int = 0) -> None:
+    def __init__(self, delay: float = 0.0, failures: int = 0, poison: object = None) -> None:
         self.batches: list[list[tuple[object, ...]]] = []
         self.delay = delay
         self.failures = failures
+        self.poison = poison
+        self.calls = 0
         self.lock = threading.Lock()
 
     def __call__(self, items: list[tuple[object, ...]]) -> None:
+        self.calls += 1
         if self.failures:
             self.failures -= 1
-            raise OSError("disk unavailable")
+            raise BackendUnavailableError("disk unavailable")
+        if self.poison is not None and any(self.poison in row for row in items):
+            raise ValueError("cannot encode this row")
         if self.delay:
             time.sleep(self.delay)
         with self.lock:
@@ -87,7 +94,7 @@ def test_failed_batch_stays_queued_and_flush_raises_then_recovers() -> None:
     writer = BatchWriter(sink, batch_size=10, flush_interval=60)
     for i in range(5):
         writer.submit((0, "r", "k", 1.0, i, 0.0))
-    with pytest.raises(TrackingWriteError, match="disk unavailable"):
+    with pytest.raises(BatchWriteError, match="disk unavailable"):
         writer.flush()
     assert writer.pending == 5
     writer.flush()
@@ -97,13 +104,45 @@ def test_failed_batch_stays_queued_and_flush_raises_then_recovers() -> None:
 def test_full_queue_with_a_failing_writer_raises_instead_of_growing() -> None:
     sink = Collector(failures=10**9)
     writer = BatchWriter(sink, batch_size=10, max_pending=20, flush_interval=0.01)
-    with pytest.raises(TrackingWriteError, match="queue is full"):
+    with pytest.raises(BatchWriteError, match="queue of falaj-writer is full"):
         for i in range(10_000):
             writer.submit((0, "r", "k", 1.0, i, 0.0))
     assert writer.pending <= 20
     sink.failures = 0
     writer.flush()
     assert len(sink.rows) == writer.written
+
+
+def test_a_poison_row_is_isolated_reported_once_and_never_blocks_the_others() -> None:
+    sink = Collector(poison="\udcff")
+    writer = BatchWriter(sink, batch_size=64, flush_interval=60)
+    rows = [(1, "r", f"p{i}", "\udcff" if i == 37 else "v") for i in range(200)]
+    writer.submit_many(rows)
+    with pytest.raises(BatchWriteError, match=r"1 logged row\(s\) were refused.*p37"):
+        writer.flush()
+    written = {row[2] for row in sink.rows}
+    assert written == {f"p{i}" for i in range(200) if i != 37}
+    assert writer.pending == 0 and writer.rejected_total == 1
+    calls = sink.calls
+    writer.flush()  # reported once, never retried
+    assert sink.calls == calls
+    writer.submit((1, "r", "after", "v"))
+    writer.flush()
+    assert sink.rows[-1][2] == "after"
+
+
+def test_flush_inside_the_callers_own_transaction_is_refused() -> None:
+    sink = Collector()
+    writer = BatchWriter(sink, batch_size=10, flush_interval=60, in_foreign_transaction=lambda: True)
+    writer.submit((0, "r", "k", 1.0, 0, 0.0))
+    with pytest.raises(ConflictError, match="inside an open transaction"):
+        writer.flush()
+    assert writer.pending == 1
+
+
+def test_default_queue_holds_one_batch() -> None:
+    writer = BatchWriter(Collector(), batch_size=250)
+    assert writer.max_pending == 250
 
 
 def _metric_count(db: Path) -> int:
@@ -171,3 +210,25 @@ def test_killed_process_loses_only_what_was_not_flushed(tmp_path: Path) -> None:
     )
     count = _metric_count(tmp_path / "ws" / "falaj.db")
     assert 2000 <= count <= 2010
+
+
+def test_killed_in_a_tight_logging_loop_loses_at_most_the_documented_window(
+    tmp_path: Path,
+) -> None:
+    """docs/tracking.md: a killed process loses at most max_pending + batch_size rows (2,000
+    with the defaults: the queue and the batch being written)."""
+    Workspace.init(tmp_path / "ws").close()
+    marker = tmp_path / "logged"
+    _run_script(
+        tmp_path,
+        f"""
+        for i in range(30_000):
+            run.log_metric("loss", 0.5, step=i)
+        open({str(marker)!r}, "w").write(str(i + 1))
+        os._exit(0)  # like SIGKILL, in the middle of the stream
+        """,
+    )
+    logged = int(marker.read_text())
+    count = _metric_count(tmp_path / "ws" / "falaj.db")
+    assert logged == 30_000
+    assert logged - count <= 2000, f"lost {logged - count} rows"
