@@ -16,7 +16,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
-import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from falaj.artifacts.objects import ObjectStore
@@ -32,7 +31,6 @@ from falaj.governance.service import ServiceContext
 from falaj.lineage.graph import LineageService
 from falaj.store.metadata_store import MetadataStore
 from falaj.store.schema import new_id, utcnow
-from falaj.store.tables import workspace_info
 
 if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
     from falaj.data.service import DatasetService
@@ -164,9 +162,7 @@ class Workspace:
             return
         with self._store.transaction() as conn:
             # Re-check inside the write transaction: another process may have won the race.
-            exists = conn.execute(
-                sa.select(workspace_info.c.value).where(workspace_info.c.key == "workspace_id")
-            ).scalar_one_or_none()
+            exists = self._store.get_info("workspace_id", conn)
             if exists is not None:
                 return
             workspace_id = new_id()

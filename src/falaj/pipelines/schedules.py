@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from falaj.errors import AlreadyExistsError, ExecutionError, InvalidInputError
+from falaj.governance.authorization import Action
 from falaj.governance.service import Service, ServiceContext
 from falaj.pipelines.errors import ScheduleNotFoundError
 from falaj.pipelines.spec import load_pipeline
@@ -119,6 +120,7 @@ class ScheduleService(Service):
         return self.get(name)
 
     def get(self, name: str) -> Schedule:
+        self.authorize(Action.SCHEDULE_READ, "schedule", str(name))
         with self.store.read() as conn:
             row = conn.execute(sa.select(schedules).where(schedules.c.name == name)).one_or_none()
         if row is None:
@@ -126,6 +128,7 @@ class ScheduleService(Service):
         return _schedule(row)
 
     def list(self) -> builtins.list[Schedule]:
+        self.authorize(Action.SCHEDULE_READ, "schedule", "*")
         with self.store.read() as conn:
             rows = conn.execute(sa.select(schedules).order_by(schedules.c.name)).all()
         return [_schedule(r) for r in rows]

@@ -11,7 +11,8 @@ Guarantees:
 - **Bounded memory.** The queue holds at most ``max_pending`` rows (default: one batch); a caller
   that would exceed it blocks until the writer has made room (back-pressure).
 - **Nothing lost on flush, close or exit.** :meth:`flush` writes everything submitted before it
-  was called, on the caller's thread, before returning. When the first writer of a process
+  was called, on the caller's thread, before returning (and no more: other threads that keep
+  logging cannot hold it there). When the first writer of a process
   starts, an ``atexit`` hook is registered that flushes every live writer (and runs its
   ``at_exit`` callback) when the interpreter exits normally.
 - **Crash window.** A process that is killed (SIGKILL, power loss, ``os._exit``) loses the rows
@@ -170,8 +171,11 @@ class BatchWriter:
                 "wait on its own write lock); gather first, then write"
             )
         with self._io_lock:
-            while self._queue:
-                self._write_one_batch(raise_errors=True)
+            # Rows queued before this call, FIFO: a producer that keeps logging meanwhile
+            # cannot keep the caller here.
+            remaining = len(self._queue)
+            while remaining > 0 and self._queue:
+                remaining -= self._write_one_batch(raise_errors=True, limit=remaining)
             self._error = None
             self._raise_rejected()
 
@@ -251,17 +255,18 @@ class BatchWriter:
                         return
                     self._thread = threading.current_thread()
 
-    def _take_batch(self) -> list[Item]:
+    def _take_batch(self, limit: int | None = None) -> list[Item]:
         queue = self._queue
         pop = queue.popleft
-        return [pop() for _ in range(min(self.batch_size, len(queue)))]
+        size = self.batch_size if limit is None else min(self.batch_size, limit)
+        return [pop() for _ in range(min(size, len(queue)))]
 
-    def _write_one_batch(self, *, raise_errors: bool) -> bool:
-        """Write one batch (caller holds the io lock); False when the backend was unavailable
-        and the batch went back to the front of the queue."""
-        batch = self._take_batch()
+    def _write_one_batch(self, *, raise_errors: bool, limit: int | None = None) -> int:
+        """Write one batch (caller holds the io lock); returns how many rows it took, 0 when
+        the backend was unavailable and the batch went back to the front of the queue."""
+        batch = self._take_batch(limit)
         if not batch:
-            return True
+            return 0
         pending = len(self._queue) + len(batch)
         if pending > self.peak_pending:
             self.peak_pending = pending
@@ -269,15 +274,16 @@ class BatchWriter:
             self._persist(batch)
         except Exception as exc:
             if is_unavailable(exc):
-                return self._requeue(batch, exc, raise_errors=raise_errors)
+                self._requeue(batch, exc, raise_errors=raise_errors)
+                return 0
             self._isolate(batch)
         else:
             self.written += len(batch)
         self._error = None
         self._notify_room()
-        return True
+        return len(batch)
 
-    def _requeue(self, batch: list[Item], exc: BaseException, *, raise_errors: bool) -> bool:
+    def _requeue(self, batch: list[Item], exc: BaseException, *, raise_errors: bool) -> None:
         self.requeue(batch)
         self._error = exc
         if raise_errors:
@@ -285,7 +291,6 @@ class BatchWriter:
                 f"could not write {len(batch)} queued rows ({self.name}): {exc}"
             ) from exc
         _log.warning("%s: batch of %d rows failed, will retry: %s", self.name, len(batch), exc)
-        return False
 
     def _isolate(self, batch: list[Item]) -> None:
         """The store refused the batch for its content: write what it accepts, halving until the

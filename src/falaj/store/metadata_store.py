@@ -196,11 +196,13 @@ class MetadataStore:
         ):
             yield conn
 
-    def get_info(self, key: str) -> str | None:
-        with self.read() as conn:
-            return conn.execute(
-                sa.select(workspace_info.c.value).where(workspace_info.c.key == key)
-            ).scalar_one_or_none()
+    def get_info(self, key: str, conn: Connection | None = None) -> str | None:
+        """A workspace fact (read through ``conn`` when given, e.g. inside a transaction)."""
+        query = sa.select(workspace_info.c.value).where(workspace_info.c.key == key)
+        if conn is not None:
+            return conn.execute(query).scalar_one_or_none()
+        with self.read() as own:
+            return own.execute(query).scalar_one_or_none()
 
     def set_info(self, conn: Connection, key: str, value: str) -> None:
         """Upsert a workspace fact inside the caller's transaction."""

@@ -12,6 +12,7 @@ from falaj.artifacts.digest import normalize_digest
 from falaj.errors import AlreadyExistsError, FalajError, InvalidInputError
 from falaj.governance.audit import Actor, record_event
 from falaj.governance.authorization import Action
+from falaj.governance.context import machinery
 from falaj.governance.service import ServiceContext
 from falaj.store.batch_writer import BatchWriter, Item
 from falaj.store.dml import insert_ignore
@@ -222,8 +223,7 @@ class TrackingService(RunAttachments):
         """End a run of this process: its queued rows and its end in one transaction (a short
         run costs one transaction in all). Rows the store refuses are isolated by the writer;
         the run still ends, and the refusal is raised once it has."""
-        actor = run.actor
-        self.authorize(Action.RUN_END, "run", run.id, actor=actor, details={"status": status})
+        actor = run.actor  # authorized when the run started: its own end is part of it
         refused: TrackingWriteError | None = None
         with self.writer.exclusive() as drain:
             items = drain()
@@ -231,6 +231,10 @@ class TrackingService(RunAttachments):
             ended = utcnow()
             try:
                 self._end_in_one_transaction(run.id, actor, status, ended, error, items)
+            except RunNotActiveError:
+                self.writer.requeue([i for i in original if not (i[0] == RUN and i[1] == run.id)])
+                self._active.pop(run.id, None)  # ended from outside (falaj runs end)
+                raise
             except BaseException as exc:
                 self.writer.requeue(original)
                 if not _content_refused(exc):
@@ -350,7 +354,8 @@ class TrackingService(RunAttachments):
         active = self._active.get(run_id)
         if active is not None and not active.ended:
             active.end(status, error=reason or "ended from outside its code")
-            return self.get_run(run_id)
+            with machinery():
+                return self.get_run(run_id)
         error = reason or f"ended as {status} by {actor.principal}: its process was gone"
         with self.mutation(
             Action.RUN_END, "run", run_id, details=details, actor=actor, authorized=True
@@ -361,7 +366,8 @@ class TrackingService(RunAttachments):
             m.conn.execute(
                 _END_RUN, {"rid": run_id, "new_status": status, "ended": utcnow(), "err": error}
             )
-        return self.get_run(run_id)
+        with machinery():
+            return self.get_run(run_id)
 
     def stale_runs(self, *, experiment: str | None = None) -> list[Run]:
         """Runs still RUNNING whose process is gone (same host, pid not alive)."""
@@ -496,8 +502,9 @@ class TrackingService(RunAttachments):
         self.authorize(
             Action.MODEL_LOAD, "run", ref.run_id if isinstance(ref, LoggedModel) else str(ref)[:200]
         )
-        logged = self.get_logged_model(ref)
-        data = self._artifacts.get_bytes(logged.artifact_digest)
+        with machinery():
+            logged = self.get_logged_model(ref)
+            data = self._artifacts.get_bytes(logged.artifact_digest)
         return unpack_model(data, trusted=trusted)
 
 
