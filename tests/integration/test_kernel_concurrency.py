@@ -59,8 +59,15 @@ def test_promotion_while_another_run_logs_does_not_wait_on_itself(any_ws: Worksp
 PRINCIPALS = [Principal(n, roles=frozenset({"ml-engineer"})) for n in ("ana", "ben", "cy", "di")]
 
 
-def _worker(ws: Workspace, who: Principal, index: int, deadline: float,
-            counts: Counter[str], errors: list[BaseException], lock: threading.Lock) -> None:
+def _worker(
+    ws: Workspace,
+    who: Principal,
+    index: int,
+    deadline: float,
+    counts: Counter[str],
+    errors: list[BaseException],
+    lock: threading.Lock,
+) -> None:
     local: Counter[str] = Counter()
     try:
         with request_scope(principal=who):
@@ -78,7 +85,9 @@ def _worker(ws: Workspace, who: Principal, index: int, deadline: float,
                         if mv.version == 1:
                             ws.registry.set_policy(f"m-{who.name}-{index}", POLICY)
                         ws.registry.promote(
-                            f"m-{who.name}-{index}", mv.version, alias=f"a{mv.version}",
+                            f"m-{who.name}-{index}",
+                            mv.version,
+                            alias=f"a{mv.version}",
                             reason="concurrency test",
                         )
                         local["promotions"] += 1
@@ -124,9 +133,7 @@ def test_sixteen_threads_four_principals_one_process(
 
     with ws.store.read() as conn:
         rows = conn.execute(
-            sa.text(
-                "SELECT r.created_by, count(*) FROM tracking_runs r GROUP BY r.created_by"
-            )
+            sa.text("SELECT r.created_by, count(*) FROM tracking_runs r GROUP BY r.created_by")
         ).all()
         runs_by = dict(rows)
         metric_rows = conn.execute(

@@ -81,10 +81,20 @@ def list_(
     ctx: typer.Context,
     experiment: str | None = typer.Option(None, "--experiment", "-e", help="Only this experiment."),
     limit: int = typer.Option(20, min=1, max=10_000, help="How many, newest first."),
+    stale: bool = typer.Option(
+        False,
+        "--stale",
+        help="Only runs still RUNNING whose process (on this host) is gone: end them with "
+        "`falaj runs end RUN --status KILLED`.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List runs, newest first."""
     with open_workspace(ctx) as ws:
+        if stale:
+            runs = ws.tracking.stale_runs(experiment=experiment)[:limit]
+            _print_page(runs, None, as_json)
+            return
         page = ws.tracking.search_runs(experiment=experiment, max_results=limit)
     _print_page(page.runs, page.next_page_token, as_json)
 
@@ -258,3 +268,23 @@ def _delta(a: Any, b: Any) -> str:
     if not isinstance(a, float) or not isinstance(b, float) or math.isnan(a) or math.isnan(b):
         return ""
     return f" ({b - a:+.4g})"
+
+
+@app.command("end")
+def end(
+    ctx: typer.Context,
+    run_id: str = typer.Argument(..., metavar="RUN", help="Run id (or a unique prefix of one)."),
+    status: str = typer.Option(
+        "KILLED", "--status", help="KILLED or FAILED: how the run is recorded as ended."
+    ),
+    reason: str = typer.Option("", "--reason", help="Why, recorded with the run and audited."),
+) -> None:
+    """End a run left RUNNING by a process that was killed (audited as run.end)."""
+    from falaj.errors import InvalidInputError
+
+    status = status.upper()
+    if status not in ("KILLED", "FAILED"):
+        raise InvalidInputError(f"--status {status!r} is invalid: expected KILLED or FAILED")
+    with open_workspace(ctx) as ws:
+        run = ws.tracking.end_run(_resolve(ws, run_id).id, status, reason=reason)
+    console.print(f"run {run.id[:12]} ({escape(run.name)}) ended as {run.status}")

@@ -133,7 +133,9 @@ def test_a_poison_row_is_isolated_reported_once_and_never_blocks_the_others() ->
 
 def test_flush_inside_the_callers_own_transaction_is_refused() -> None:
     sink = Collector()
-    writer = BatchWriter(sink, batch_size=10, flush_interval=60, in_foreign_transaction=lambda: True)
+    writer = BatchWriter(
+        sink, batch_size=10, flush_interval=60, in_foreign_transaction=lambda: True
+    )
     writer.submit((0, "r", "k", 1.0, 0, 0.0))
     with pytest.raises(ConflictError, match="inside an open transaction"):
         writer.flush()

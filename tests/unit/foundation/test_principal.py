@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from falaj.errors import InvalidInputError, PermissionDeniedError
+from falaj.errors import InvalidInputError
 from falaj.governance import Principal
 
 
