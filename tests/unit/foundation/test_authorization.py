@@ -70,7 +70,7 @@ def test_promotion_is_its_own_permission() -> None:
 def test_unknown_role_or_action_is_a_clear_error() -> None:
     with pytest.raises(InvalidInputError, match="role 'nobody' is unknown"):
         RoleBindingAuthorizer([Binding("bob", "nobody")])
-    with pytest.raises(InvalidInputError, match="action 'run.delete' is unknown"):
+    with pytest.raises(InvalidInputError, match=r"action 'run\.delete' is unknown"):
         RoleBindingAuthorizer(roles={"x": ["run.delete"]})
 
 
