@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.rule import Rule
 
+from falaj.governance.principal import Principal
 from falaj.workspace import Workspace
 
 __all__ = ["DemoContext", "run_demo"]
@@ -28,6 +29,9 @@ class DemoContext:
 
     def say(self, message: str) -> None:
         self.console.print(f"  {message}", highlight=False)
+
+
+CI_PRINCIPAL = Principal("ci-pipeline", kind="service")
 
 
 def run_demo(
@@ -51,7 +55,11 @@ def run_demo(
     out.print(f"workspace: {root / 'workspace'}  (embedded: SQLite + local folder)")
     started = time.perf_counter()
     try:
-        with Workspace.init(root / "workspace", region="ae-dubai-1", exist_ok=True) as ws:
+        # The lifecycle runs as the team's CI service account (you, the OS user, stay the
+        # authenticated identity recorded beside it), so a human can approve its model later.
+        with Workspace.init(
+            root / "workspace", region="ae-dubai-1", exist_ok=True, principal=CI_PRINCIPAL
+        ) as ws:
             ctx = DemoContext(ws=ws, console=out, workdir=root)
             for number, stage in enumerate(STAGES, start=1):
                 if selected is not None and stage.key not in selected:
