@@ -19,6 +19,9 @@ approvals: {count: 1, role: risk-approver}
 """
 
 
+CI = Principal("ci-pipeline", kind="service")
+
+
 def _workspace_with_logged_model(tmp_path: Path) -> tuple[Path, str]:
     home = tmp_path / "ws"
     with Workspace.init(home, principal=Principal.local(), region="ae-dubai-1") as ws:
@@ -26,14 +29,21 @@ def _workspace_with_logged_model(tmp_path: Path) -> tuple[Path, str]:
     return home, uri
 
 
+def _registered_by_ci(home: Path, uri: str) -> None:
+    """Version 1 registered by the CI service account (the OS user authenticated it)."""
+    with Workspace.open(home, principal=CI) as ws:
+        ws.registry.create_version("credit-risk", uri)
+
+
 def test_gate_check_exit_codes_follow_the_gates_through_approval_and_promotion(
     tmp_path: Path,
 ) -> None:
     home, uri = _workspace_with_logged_model(tmp_path)
     h = ("--home", str(home))
+    _registered_by_ci(home, uri)
     reg = run_falaj(*h, "models", "register", "credit-risk", uri)
     assert reg.code == 0, reg.err
-    assert "credit-risk version 1" in reg.out
+    assert "credit-risk version 2" in reg.out
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
     assert run_falaj(*h, "gate", "policy", "set", "credit-risk", str(policy)).code == 0
@@ -45,8 +55,15 @@ def test_gate_check_exit_codes_follow_the_gates_through_approval_and_promotion(
     refused = run_falaj(*h, "promote", "credit-risk", "1", "--reason", "too early")
     assert refused.code == 8 and "refused: 1 gate condition(s) failed (approvals" in refused.err
 
-    own = run_falaj(*h, "approve", "credit-risk", "1", "--comment", "mine")
+    own = run_falaj(*h, "approve", "credit-risk", "1", "--comment", "mine", "--as", "ci-pipeline")
     assert own.code == 8 and "separation of duties" in own.err
+    # The OS user registered v2: acting as bob does not make that user someone else.
+    posing = run_falaj(
+        *h, "approve", "credit-risk", "2", "--comment", "fine", "--as", "bob",
+        "--role", "risk-approver",
+    )  # fmt: skip
+    assert posing.code == 8, posing.err
+    assert "by acting as bob (separation of duties)" in posing.err
 
     bob = run_falaj(
         *h, "approve", "credit-risk", "1", "--comment", "reviewed", "--as", "bob",
@@ -122,7 +139,7 @@ def test_error_lines_keep_square_brackets(tmp_path: Path) -> None:
 def test_free_text_in_tables_is_printed_as_typed_not_read_as_markup(tmp_path: Path) -> None:
     home, uri = _workspace_with_logged_model(tmp_path)
     h = ("--home", str(home))
-    run_falaj(*h, "models", "register", "credit-risk", uri)
+    _registered_by_ci(home, uri)
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
     assert run_falaj(*h, "gate", "policy", "set", "credit-risk", str(policy)).code == 0

@@ -5,7 +5,8 @@ so a CI job can block a merge or a deployment on it (see docs/ci-promotion.md).
 
 Identity: in embedded mode the CLI acts as the OS user. ``--as NAME --role ROLE`` lets an
 approver act under their own name on a shared workstation; the OS user who typed it is recorded
-in the audit event as ``attested_by``. In server mode the identity comes from the API token and
+in the audit event as ``attested_by``, and separation of duties judges it too: the OS user who
+created a version cannot approve it by acting as someone else. In server mode the identity comes from the API token and
 these flags are not accepted by the server.
 """
 
@@ -31,7 +32,8 @@ policy_app = typer.Typer(help="The gate policy (YAML) of a registered model.", n
 gate_app.add_typer(policy_app, name="policy")
 
 _AS_HELP = (
-    "Act as this principal (embedded mode only; your OS user is recorded as the attester). "
+    "Act as this principal (embedded mode only; your OS user is recorded as the attester, and "
+    "may not approve a version it created by acting as someone else). "
     "In server mode the identity comes from your token."
 )
 
