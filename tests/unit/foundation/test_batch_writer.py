@@ -234,3 +234,29 @@ def test_killed_in_a_tight_logging_loop_loses_at_most_the_documented_window(
     count = _metric_count(tmp_path / "ws" / "falaj.db")
     assert logged == 30_000
     assert logged - count <= 2000, f"lost {logged - count} rows"
+
+
+def test_importing_the_writer_and_tracking_registers_no_exit_hook() -> None:
+    """No module-level side effects: the atexit hook arrives with the first writer thread."""
+    code = textwrap.dedent(
+        """
+        import atexit
+        hooks = []
+        real = atexit.register
+        def spy(fn, *a, **k):
+            hooks.append(getattr(fn, "__module__", "") or "")
+            return real(fn, *a, **k)
+        atexit.register = spy
+        ours = lambda: [m for m in hooks if m.startswith("falaj")]
+        import falaj.store.batch_writer, falaj.tracking.service, falaj.workspace
+        assert ours() == [], f"import registered an exit hook: {ours()}"
+        from falaj.store.batch_writer import BatchWriter
+        w = BatchWriter(lambda rows: None, batch_size=1, flush_interval=60)
+        assert ours() == [], "constructing a writer registered an exit hook"
+        w.submit((1,))
+        assert ours() == ["falaj.store.batch_writer"], ours()
+        BatchWriter(lambda rows: None, batch_size=1, flush_interval=60).submit((3,))
+        assert len(ours()) == 1, "one hook serves every writer"
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
