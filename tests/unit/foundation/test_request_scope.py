@@ -89,3 +89,32 @@ def test_a_context_without_a_default_principal_refuses_calls_outside_a_scope(
         tracking.list_experiments()
     with request_scope(principal=Principal("token-user")):
         assert tracking.list_experiments() == []
+
+
+class _Counting:
+    """Allows everything and counts what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def authorize(self, principal: Principal, action: object, resource: object) -> None:
+        self.asked.append(str(action))
+
+
+def test_a_runs_logging_is_authorized_once_at_start_never_in_the_background(
+    tmp_path: Path,
+) -> None:
+    """Regression: the writer thread authorized every batch; a refused batch was re-queued and
+    retried forever, appending a denied event on every retry."""
+    Workspace.init(tmp_path / "ws").close()
+    policy = _Counting()
+    with Workspace.open(tmp_path / "ws", authorizer=policy) as ws:
+        with ws.start_run("quiet") as run:
+            for i in range(5000):
+                run.log_metric("loss", 1.0, step=i)
+            run.flush()
+            for i in range(5000, 6000):
+                run.log_metric("loss", 1.0, step=i)
+        assert policy.asked.count("run.log") == 1
+        assert policy.asked.count("run.create") == 1
+        assert len(ws.tracking.metric_history(run.id, "loss")) == 6000
