@@ -63,8 +63,10 @@ class Workspace:
         self._store = store
         self._objects = objects
         self._principal = principal
-        #: the identity that really opened the workspace: embedded mode trusts the OS user
-        self._authenticated = Principal.local() if settings.is_embedded else principal
+        #: the identity that really opened the workspace. A workspace opened in-process (SQLite
+        #: or PostgreSQL, no server in between) trusts the OS user; the server authenticates
+        #: each request's token and opens a request scope with that identity instead.
+        self._authenticated = Principal.local()
         self._authorizer: Authorizer = authorizer or LocalOwnerPolicy()
         self._owns_store = owns_store
         self._context = ServiceContext(

@@ -148,7 +148,7 @@ def test_audit_ledger_refuses_update_and_delete(any_ws: Workspace) -> None:
 
 class _Recorder(Service):
     def write(self, key: str, fail: bool) -> None:
-        with self.mutation("test.write", "info", key, details={"fail": fail}) as m:
+        with self.mutation("lineage.record", "info", key, details={"fail": fail}) as m:
             self.store.set_info(m.conn, key, "value")
             if fail:
                 raise InvalidInputError("refused on purpose")
@@ -161,7 +161,7 @@ def test_failed_mutation_rolls_back_and_records_failure(any_ws: Workspace) -> No
     assert any_ws.store.get_info("doomed") is None
     service.write("kept", fail=False)
     assert any_ws.store.get_info("kept") == "value"
-    events = any_ws.audit.list(action="test.write", newest_first=False)
+    events = any_ws.audit.list(action="lineage.record", newest_first=False)
     assert [(e.resource_id, e.outcome) for e in events] == [
         ("doomed", "failure"),
         ("kept", "success"),

@@ -152,7 +152,7 @@ def test_bad_input_is_refused_and_changes_nothing(registered) -> None:
 
 def test_a_principal_without_the_right_is_refused_before_any_write(any_ws, tmp_path) -> None:
     from falaj.errors import PermissionDeniedError
-    from falaj.governance.authorization import RoleTable
+    from falaj.governance.authorization import Binding, RoleBindingAuthorizer
     from falaj.governance.principal import Principal
     from falaj.workspace import Workspace
 
@@ -161,12 +161,12 @@ def test_a_principal_without_the_right_is_refused_before_any_write(any_ws, tmp_p
     with any_ws.start_run("credit") as run:
         logged = run.log_model(pipe, "model", input_example=X.head(3))
     mv = any_ws.registry.create_version("credit-risk", logged)
-    policy = RoleTable({"viewer": ["run.", "artifact."]})
+    policy = RoleBindingAuthorizer([Binding("carol", "viewer")])
     viewer = Workspace(
         any_ws.settings,
         any_ws.store,
         any_ws.artifacts.objects,
-        Principal("carol", roles=frozenset({"viewer"})),
+        Principal("carol"),
         policy,
         owns_store=False,
     )

@@ -95,8 +95,9 @@ def test_gate_check_exit_codes_follow_the_gates_through_approval_and_promotion(
 
     audit = json.loads(run_falaj(*h, "audit", "list", "--action", "model.approve", "--json").out)
     outcomes = [(e["principal"], e["outcome"]) for e in audit]
-    assert outcomes == [("bob", "success"), (Principal.local().name, "failure")]
+    assert outcomes == [("bob", "success"), ("bob", "failure"), ("ci-pipeline", "failure")]
     assert audit[0]["details"]["attested_by"] == Principal.local().name
+    assert audit[0]["details"]["authenticated"] == Principal.local().name
 
 
 def test_a_malformed_policy_file_is_refused_naming_the_line(tmp_path: Path) -> None:
