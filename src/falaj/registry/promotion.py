@@ -110,6 +110,17 @@ def _metric_sources(service: RegistryService, conn: Connection, mv: ModelVersion
     )
 
 
+def _validation_runs(service: RegistryService, ids: list[str]) -> dict[str, list[Any]]:
+    """Every validation run (suite name, digest, check count) of each dataset, newest first."""
+    datasets = service.links.datasets()
+    if datasets is None or not hasattr(datasets, "validations"):
+        return {}
+    try:
+        return {i: list(datasets.validations(i)) for i in ids}
+    except FalajError:
+        return {}
+
+
 def _input_datasets(
     service: RegistryService, run_id: str
 ) -> tuple[dict[str, str | None], str | None]:
@@ -164,6 +175,7 @@ def gather_inputs(
         datasets_error=datasets_error,
         artifact_region=region,
         approvals=q.approvals_of(conn, mv.name, mv.version),
+        validations=_validation_runs(service, sorted(datasets)),
     )
 
 
