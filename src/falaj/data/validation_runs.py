@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from falaj.data.errors import ValidationFailedError
+from falaj.data.errors import ExpectationFileError, ValidationFailedError
 from falaj.data.expectations import Suite, load_suite
 from falaj.data.tables import dataset_validations
 from falaj.data.validate import ValidationReport, ValidationResult, check_policy, run_suite
@@ -104,6 +104,11 @@ def run_validation(
             "DataFrame or a dataset version id such as 'loans@3'"
         )
     report = run_suite(frame, expectations, now=now)
+    if not report.checks:  # an empty suite would "pass" and say nothing about the data
+        raise ExpectationFileError(
+            f"suite {expectations.name!r} ({expectations.source}) has no checks: expected at "
+            "least one column, row or dataset check; nothing was validated or stored"
+        )
     valid = quarantined = None
     quarantine_id = None
     if report.success:
