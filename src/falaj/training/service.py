@@ -10,7 +10,7 @@ digests. Reports are tied to the version's artifact digest (``model_digest`` in 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ class ReportOutcome:
     html_digest: str
     json_digest: str
     evidence: Any
+    #: for evaluations: the data it ran on and whether it is in-sample (EvaluationData)
+    provenance: Any = None
 
     def write(self, folder: str | Path, stem: str) -> Path:
         """Write the HTML report (and JSON beside it) into ``folder``; returns the HTML path."""
@@ -74,8 +76,14 @@ class TrainingService(Service):
         preprocessor: Any = None,
         dataset_version_id: str | None = None,
         progress: Callable[[int, float | None], None] | None = None,
+        classifications: Mapping[str, Sequence[str]] | None = None,
     ) -> Any:
-        """Run a hyperparameter search (``spec``: a SearchSpec, a mapping or a YAML path)."""
+        """Run a hyperparameter search (``spec``: a SearchSpec, a mapping or a YAML path).
+
+        Column classifications (``classifications``, else those of ``dataset_version_id``)
+        decide the features: identifier and pii columns never are, sensitive ones only when the
+        spec lists them in ``use_sensitive`` (see :mod:`falaj.training.columns`).
+        """
         from falaj.training.hpo import run_search
         from falaj.training.spec import SearchSpec
 
@@ -88,6 +96,10 @@ class TrainingService(Service):
                 f"spec has type {type(spec).__name__}: expected a SearchSpec, a mapping or "
                 "a YAML path"
             )
+        if classifications is None and dataset_version_id is not None:
+            datasets = getattr(self._ws, "datasets", None)
+            if datasets is not None:
+                classifications = datasets.get(dataset_version_id).classifications
         return run_search(
             self._ws,
             spec,
@@ -99,6 +111,7 @@ class TrainingService(Service):
             opener=self._opener,
             dataset_version_id=dataset_version_id,
             progress=progress,
+            classifications=classifications,
         )
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -117,21 +130,29 @@ class TrainingService(Service):
         confidence: float = 0.95,
         seed: int = 0,
         trusted: bool = False,
+        dataset_version_id: str | None = None,
     ) -> ReportOutcome:
-        """Held-out metrics with intervals (and per slice) of a model version, as evidence."""
+        """Metrics with intervals (and per slice) of a model version, as evidence.
+
+        The evidence names the data (``dataset_version_id``, a registered version such as
+        ``"credit_holdout@1"`` the rows came from, else the digest of the rows) and says whether
+        it is in-sample (the model's own training data, see :mod:`falaj.training.provenance`):
+        an in-sample evaluation never satisfies a gate metric.
+        """
         from falaj.training.evaluation import evaluate_classification, evaluate_regression
+        from falaj.training.provenance import judge_evaluation_data
         from falaj.training.reports.render import evaluation_report
 
         mv, model = self._load(name, version, "evaluation", trusted)
+        positive: Any = None
+        if not isinstance(X_test, pd.DataFrame):
+            raise EvaluationInputError(f"X_test is a {type(X_test).__name__}: expected a DataFrame")
+        provenance = judge_evaluation_data(self._ws, mv, X_test, dataset_version_id)
         frame = _slice_frame(slices, X_test)
         if task == "classification":
             proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
-            classes = list(getattr(model.raw, "classes_", [0, 1]))
-            positive = positive_label if positive_label is not None else classes[-1]
-            if positive not in classes:
-                raise EvaluationInputError(
-                    f"positive_label {positive!r} is not a class of {name} v{version}: {classes}"
-                )
+            classes = _classes(model)
+            positive = _positive(positive_label, classes, name, version)
             scores = proba[:, classes.index(positive)] if proba.ndim == 2 else proba
             result = evaluate_classification(
                 y_test,
@@ -156,10 +177,19 @@ class TrainingService(Service):
             raise EvaluationInputError(
                 f"task {task!r} is unknown: expected classification or regression"
             )
-        report = evaluation_report(result, subject=_subject(mv))
-        return self._store(
-            "evaluation", mv, result, report.html, report.data, result.evidence_summary()
+        subject = {**_subject(mv), **_data_subject(provenance)}
+        report = evaluation_report(result, subject=subject)
+        data = {**report.data, **provenance.summary_fields()}
+        summary = {**result.evidence_summary(), **provenance.summary_fields()}
+        if task == "classification":
+            summary["positive_label"] = positive
+        edges = (
+            [(Node("dataset_version", provenance.dataset_id), "evaluated_on")]
+            if provenance.dataset_id
+            else []
         )
+        outcome = self._store("evaluation", mv, result, report.html, data, summary, edges=edges)
+        return replace(outcome, provenance=provenance)
 
     # -- fairness ------------------------------------------------------------------------------
     def audit_fairness(
@@ -174,7 +204,7 @@ class TrainingService(Service):
         min_group_size: int | None = None,
         intersections: bool = False,
         threshold: float = 0.5,
-        positive_label: Any = 1,
+        positive_label: Any = None,
         n_bootstrap: int = 500,
         confidence: float = 0.95,
         seed: int = 0,
@@ -201,11 +231,8 @@ class TrainingService(Service):
         else:
             sf = _columns(X_test, list(sensitive_features), "sensitive_features")
         proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
-        classes = list(getattr(model.raw, "classes_", [0, 1]))
-        if positive_label not in classes:
-            raise EvaluationInputError(
-                f"positive_label {positive_label!r} is not a class of {name} v{version}: {classes}"
-            )
+        classes = _classes(model)
+        positive_label = _positive(positive_label, classes, name, version)
         score = proba[:, classes.index(positive_label)] if proba.ndim == 2 else proba
         negative = next((c for c in classes if c != positive_label), 0)
         decisions = np.where(score >= threshold, positive_label, negative)
@@ -365,7 +392,10 @@ class TrainingService(Service):
         html: str,
         data: dict[str, Any],
         summary: dict[str, Any],
+        *,
+        edges: Sequence[tuple[Node, str]] = (),
     ) -> ReportOutcome:
+        from falaj.lineage.graph import record_edge
         from falaj.training.reports.html import dumps
 
         artifacts = self._ws.artifacts
@@ -384,11 +414,47 @@ class TrainingService(Service):
             "html_digest": html_info.digest,
             "json_digest": json_info.digest,
         }
+        target = Node("model_version", f"{mv.name}/{mv.version}")
         with self.mutation(
             f"training.{kind}", "model_version", f"{mv.name}/{mv.version}", details=details
-        ):
-            pass  # the audit event of this judgment (the stores above audited their own writes)
+        ) as m:
+            # the audit event of this judgment (the stores above audited their own writes), and
+            # the lineage of the data it judged on (dataset_version -> model_version)
+            for source, relation in edges:
+                record_edge(m.conn, source, target, relation, self.principal)
         return ReportOutcome(kind, result, html, data, html_info.digest, json_info.digest, evidence)
+
+
+def _classes(model: Any) -> list[Any]:
+    """The model's classes as plain Python values (``1``, ``'yes'``; never ``np.int64(1)``)."""
+    raw = list(getattr(model.raw, "classes_", [0, 1]))
+    return [c.item() if isinstance(c, np.generic) else c for c in raw]
+
+
+def _positive(label: Any, classes: list[Any], name: str, version: int) -> Any:
+    """``label`` (default: the model's last class) as one of ``classes``, or a clear error."""
+    if label is None:
+        return classes[-1]
+    plain = label.item() if isinstance(label, np.generic) else label
+    if plain not in classes:
+        raise EvaluationInputError(
+            f"positive_label {plain!r} is not a class of {name} v{version}: expected one of "
+            f"{classes}"
+        )
+    return plain
+
+
+def _data_subject(provenance: Any) -> dict[str, Any]:
+    name = provenance.dataset_id or "unregistered rows"
+    verdict = (
+        f"IN-SAMPLE ({provenance.reason}): does not count for the gates"
+        if provenance.in_sample
+        else "held out"
+    )
+    return {
+        "data": f"{name} ({provenance.rows} rows, sha256:{provenance.content_digest[:12]})",
+        "held out": verdict,
+    }
 
 
 def _subject(mv: Any) -> dict[str, Any]:
