@@ -84,6 +84,61 @@ def register(
     )
 
 
+@app.command("classify")
+def classify(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name."),
+    pairs: list[str] = typer.Argument(
+        None,
+        help="COLUMN=LABEL[,LABEL] (identifier, pii, sensitive...); COLUMN= clears. Without "
+        "pairs: show the classifications in force and their history.",
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="Why (kept in the history)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Label columns for the versions registered from now on (audited; see the history)."""
+    from falaj.errors import InvalidInputError
+
+    labels: dict[str, list[str]] = {}
+    for item in pairs or []:
+        column, sep, values = item.partition("=")
+        if not sep or not column.strip():
+            raise InvalidInputError(
+                f"{item!r} is invalid: expected COLUMN=LABEL[,LABEL...] (e.g. email=pii), or "
+                "COLUMN= to clear"
+            )
+        labels[column.strip()] = [v.strip() for v in values.split(",") if v.strip()]
+    with open_workspace(ctx) as ws:
+        current = ws.datasets.classify(name, labels, reason=reason) if labels else None
+        changes = ws.datasets.classification_history(name)
+        if current is None:
+            ws.datasets.get(name)  # an unknown dataset is an error, not an empty history
+            state: dict[str, list[str]] = {}
+            for change in changes:
+                state[change.column] = change.labels
+            current = {c: v for c, v in sorted(state.items()) if v}
+    if as_json:
+        print_json({"classifications": current, "history": [c.as_dict() for c in changes]})
+        return
+    console.print(
+        f"classifications of [bold]{name}[/] for new versions: "
+        + (", ".join(f"{c}={','.join(v)}" for c, v in current.items()) or "none"),
+        highlight=False,
+    )
+    if changes:
+        table = Table("when (UTC)", "column", "from", "to", "by", "reason", title="history")
+        for c in changes:
+            table.add_row(
+                c.changed_at.strftime("%Y-%m-%d %H:%M:%S"),
+                c.column,
+                ",".join(c.previous) or "-",
+                ",".join(c.labels) or "-",
+                c.changed_by,
+                c.reason or "",
+            )
+        console.print(table)
+
+
 @app.command("versions")
 def versions(
     ctx: typer.Context,
@@ -228,6 +283,7 @@ def _result_dict(result: ValidationResult) -> dict[str, Any]:
         "policy": result.policy,
         "report_digest": result.report_digest,
         "quarantine_version_id": result.quarantine_version_id,
+        "valid_version_id": result.valid_version_id,
         **result.report.as_dict(),
     }
 
@@ -250,6 +306,12 @@ def render_validation(result: ValidationResult) -> None:
     if result.quarantine_version_id:
         console.print(
             f"quarantined {result.failed_rows} rows into {result.quarantine_version_id}",
+            highlight=False,
+        )
+    if result.valid_version_id:
+        console.print(
+            f"stored the {result.report.row_count - result.failed_rows:,} good rows as "
+            f"{result.valid_version_id} (train on it with --dataset {result.valid_version_id})",
             highlight=False,
         )
 
