@@ -10,8 +10,9 @@ Policies:
   position in the input (``_falaj_row``); the good rows come back in ``result.valid`` and, when
   a registered version was validated, are stored as a version of ``f"{name}__valid"``
   (``result.valid_version_id``). Good plus quarantined rows are exactly the input. Both derived
-  versions inherit the input's column classifications. A failure of the dataset as a whole (a missing column,
-  the row count, freshness) cannot be fixed by removing rows, so it fails as under ``fail``.
+  versions inherit the input's column classifications. A failure of the dataset as a whole (a
+  missing column, the row count, freshness) cannot be fixed by removing rows, so it fails as
+  under ``fail``.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "QUARANTINE_SUFFIX",
-    "VALID_SUFFIX",
     "REASON_COLUMN",
     "ROW_COLUMN",
+    "VALID_SUFFIX",
     "ValidationRecord",
     "latest_status",
     "list_validations",
