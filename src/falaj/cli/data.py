@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from falaj.cli.common import console, open_workspace, print_json
+from falaj.cli.fail_on import FAIL_ON
 
 if TYPE_CHECKING:
     from falaj.data.profile import Profile
@@ -354,12 +355,21 @@ def anomalies(
     batch: str = typer.Argument(..., help="NAME@VERSION of the new batch."),
     reference: str = typer.Option(..., "--reference", "-r", help="NAME@VERSION to compare to."),
     outliers: bool = typer.Option(False, help="Also score rows with IsolationForest."),
+    fail_on: str = FAIL_ON,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Compare a batch with a reference version: volume, nulls, categories, range, shift."""
+    """Compare a batch with a reference version: volume, nulls, categories, range, shift.
+
+    Exits 8 when a finding reaches --fail-on (default: an alert), so a CI job can block on it.
+    """
+    from falaj.cli.fail_on import check_fail_on, exit_for
+
+    check_fail_on(fail_on)
     with open_workspace(ctx) as ws:
         report = ws.datasets.detect_anomalies(batch, reference, outliers=outliers)
     if as_json:
         print_json(report.as_dict())
-        return
-    console.print(report.summary(), highlight=False)
+    else:
+        console.print(report.summary(), highlight=False, markup=False)
+    severities = [f.severity for f in report.findings]
+    exit_for(fail_on, alerts=severities.count("alert"), warnings=severities.count("warning"))

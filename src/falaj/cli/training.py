@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from falaj.cli.common import console, open_workspace, print_json
+from falaj.cli.fail_on import FAIL_ON
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -306,12 +307,20 @@ def fairness(
     bootstrap: int = typer.Option(500, "--bootstrap", help="Bootstrap resamples per group."),
     trusted: bool = _TRUSTED,
     out: Path | None = _OUT,
+    fail_on: str = FAIL_ON,
     as_json: bool = _JSON,
 ) -> None:
-    """Fairness audit; verdict only under a --policy (no hidden thresholds)."""
+    """Fairness audit; verdict only under a --policy (no hidden thresholds).
+
+    Exits 8 when the verdict is FAILED (--fail-on alert, the default); --fail-on warning also
+    when a group is below min_group_size (unreliable); --fail-on never always exits 0.
+    """
     import yaml
 
+    from falaj.cli.fail_on import check_fail_on, exit_for
     from falaj.errors import InvalidInputError, NotFoundError
+
+    check_fail_on(fail_on)
 
     policy_doc = None
     if policy is not None:
@@ -371,6 +380,12 @@ def fairness(
         if r.unreliable_groups:
             console.print(f"unreliable groups: {', '.join(r.unreliable_groups)}")
     _finish(outcome, out, f"{model}-v{version}-fairness", as_json)
+    result = outcome.result
+    exit_for(
+        fail_on,
+        alerts=int(result.passed is False),
+        warnings=len(result.unreliable_groups),
+    )
 
 
 @app.command("explain")
