@@ -71,7 +71,7 @@ class EvaluationData:
 
 
 def _normalized(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = {}
+    out: dict[str, pd.Series[Any]] = {}
     for c in columns:
         s = frame[c]
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
@@ -143,9 +143,9 @@ def judge_evaluation_data(
     X_cols = [str(c) for c in X.columns]
     frame = X.set_axis(X_cols, axis=1)
     for ds_id in inputs:
-        train = datasets.get(ds_id) if datasets is not None else None
-        if train is None:
-            continue
+        if datasets is None:
+            break
+        train = datasets.get(ds_id)
         if dataset is not None and ds_id == dataset.id:
             reason = f"{ds_id} is the model's training input"
         elif train.content_digest == digest:
