@@ -174,3 +174,73 @@ def test_a_search_on_a_plain_frame_records_its_rows_for_the_in_sample_check(
     )
     assert out.evidence.summary["in_sample"] is False
     assert out.evidence.summary["dataset"]["overlap_rows"] == 0
+
+
+# -- item 8: the model card --------------------------------------------------------------------
+STRICT = {
+    "min_group_size": 10,
+    "thresholds": [
+        {
+            "metric": "demographic_parity_difference",
+            "max": 0.0001,
+            "justification": "A limit no real model meets, so that this audit fails.",
+        }
+    ],
+}
+
+
+def test_the_card_lists_inputs_limitations_and_the_evaluation_dataset(ws: Workspace) -> None:
+    from falaj.training.model_card import _num
+
+    train = ws.datasets.register("applicants", _frame(240, 1), classifications=CLASSES)
+    holdout = ws.datasets.register("applicants_holdout", _frame(120, 2))
+    ws.datasets.validate(
+        train.id, {"suite": "strict", "columns": {"income": {"min": 60}}}, policy="warn"
+    )
+    result = _search(ws, train.id, use_sensitive=["sex"])
+    version = ws.registry.create_version(MODEL, result.model).version
+    held = ws.datasets.load(holdout.id)
+    X, y = held.drop(columns=["risk"]), held["risk"]
+    ws.training.evaluate(MODEL, version, X, y, n_bootstrap=0, dataset_version_id=holdout.id)
+    fair = ws.training.audit_fairness(
+        MODEL, version, X, y, sensitive_features=["sex"], policy=STRICT, n_bootstrap=0
+    )
+    assert fair.result.passed is False
+    card = ws.training.model_card(MODEL, version).result
+    details = dict(card.section("model_details").facts)
+    assert details["inputs"] == "sex (sensitive), income, debt"
+    assert details["sensitive inputs allowed by the spec"] == "sex"
+    evaluation = dict(card.section("evaluation").facts)
+    assert evaluation["evaluation dataset"].startswith(f"{holdout.id} (content sha256:")
+    assert (evaluation["held out"], evaluation["rows"]) == ("held out", "120")
+    limits = card.section("limitations").items
+    assert any(i.startswith("The fairness audit FAILED its policy") for i in limits), limits
+    assert f"Training data {train.id} warned its validation: some checks did not pass." in limits
+    assert (_num(12345), _num(120.0), _num(0.81234)) == ("12345", "120", "0.8123")
+
+
+def test_the_gate_refuses_a_card_older_than_the_evidence_or_approvals(
+    ws: Workspace, trained: tuple[str, str, int]
+) -> None:
+    from falaj.governance.principal import Principal
+
+    _, holdout_id, version = trained
+    ws.registry.set_policy(
+        MODEL, "risk: high\nreports: [model_card]\napprovals: {count: 1, role: risk-approver}\n"
+    )
+    ws.training.model_card(MODEL, version)
+    held = ws.datasets.load(holdout_id)
+    ws.training.evaluate(
+        MODEL, version, held.drop(columns=["risk"]), held["risk"], n_bootstrap=0,
+        dataset_version_id=holdout_id,
+    )  # fmt: skip
+    report, _ = ws.registry.check_gates(MODEL, version).conditions
+    assert report.actual == "out of date" and "it predates evaluation" in report.evidence
+    ws.training.model_card(MODEL, version)
+    bob = ws.as_principal(Principal("bob", roles=frozenset({"risk-approver"})))
+    bob.registry.approve(MODEL, version, comment="read the card and the evaluation")
+    report, approvals = ws.registry.check_gates(MODEL, version).conditions
+    assert not report.passed and "approval by bob" in report.evidence
+    assert approvals.passed
+    ws.training.model_card(MODEL, version)  # the card now lists bob's approval
+    assert ws.registry.check_gates(MODEL, version).passed

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from falaj.registry.basis import same_principal, stale_reason
+from falaj.registry.basis import CARD_KIND, judged_evidence, same_principal, stale_reason
 from falaj.registry.evidence import metric_value
 from falaj.registry.models import Approval, Evidence, ModelVersion
 from falaj.registry.policy import ChampionMetric, Policy
@@ -394,17 +394,39 @@ def _reports(policy: Policy, inputs: GateInputs) -> list[Condition]:
     result = []
     for kind in policy.reports:
         found = _latest(inputs.evidence, kind)
+        stale = _stale_card(found, inputs) if found is not None and kind == CARD_KIND else None
+        label = _evidence_label(found) if found else f"no {kind!r} evidence attached"
+        if stale:
+            label += f"; out of date: {stale}: write the model card again"
         result.append(
             Condition(
                 kind="report",
                 name=kind,
-                passed=found is not None,
-                expected="attached",
-                actual="attached" if found else "missing",
-                evidence=_evidence_label(found) if found else f"no {kind!r} evidence attached",
+                passed=found is not None and stale is None,
+                expected="attached"
+                + (", newer than every other evidence and approval" if kind == CARD_KIND else ""),
+                actual=("out of date" if stale else "attached") if found else "missing",
+                evidence=label,
             )
         )
     return result
+
+
+def _stale_card(card: Evidence, inputs: GateInputs) -> str | None:
+    """What a model card does not cover: evidence or approvals recorded after it was written."""
+    covers = card.summary.get("covers")
+    judged = judged_evidence(inputs.evidence)
+    if isinstance(covers, dict):
+        seen_ev = set(covers.get("evidence") or [])
+        seen_ap = set(covers.get("approvals") or [])
+        later_ev = [e for e in judged if e.id not in seen_ev]
+        later_ap = [a for a in inputs.approvals if a.id not in seen_ap]
+    else:  # a card attached by hand: compare times
+        later_ev = [e for e in judged if e.created_at > card.created_at]
+        later_ap = [a for a in inputs.approvals if a.created_at > card.created_at]
+    parts = [f"{e.kind} {e.id[:8]}" for e in later_ev]
+    parts += [f"approval by {a.approver}" for a in later_ap]
+    return f"it predates {', '.join(parts)}" if parts else None
 
 
 def _champion(policy: Policy, inputs: GateInputs) -> list[Condition]:

@@ -326,6 +326,10 @@ class TrainingService(Service):
         lineage = self._ws.lineage.upstream(Node("model_version", f"{name}/{mv.version}"))
         approvals = registry.approvals(name, mv.version)
         run = self._ws.tracking.get_run(mv.run_id) if mv.run_id else None
+        facts, labels = self._dataset_facts(lineage)
+        logged = self._ws.tracking.get_logged_model(mv.source_uri) if mv.source_uri else None
+        signature = getattr(logged, "signature", None) or {}
+        inputs = [str(c["name"]) for c in signature.get("inputs", [])] if signature else None
         card = build_model_card(
             mv,
             evidence=evidence,
@@ -335,7 +339,9 @@ class TrainingService(Service):
             intended_use=intended_use,
             out_of_scope=out_of_scope,
             limitations=limitations,
-            datasets=self._dataset_facts(lineage),
+            datasets=facts,
+            inputs=inputs,
+            classifications=labels,
         )
         markdown = self._ws.artifacts.put_bytes(
             card.markdown().encode("utf-8"), media_type="text/markdown"
@@ -347,21 +353,43 @@ class TrainingService(Service):
             card,
             card.html(),
             data,
-            card.evidence_summary(markdown_digest=markdown.digest),
+            card.evidence_summary(
+                markdown_digest=markdown.digest,
+                covers={
+                    "evidence": [e.id for e in evidence if e.kind != "model_card"],
+                    "approvals": [a.id for a in approvals],
+                },
+            ),
         )
         return outcome
 
-    def _dataset_facts(self, lineage: Sequence[Any]) -> dict[str, dict[str, Any]]:
-        ids = {e.source.id for e in lineage if e.source.kind == "dataset_version"}
+    def _dataset_facts(
+        self, lineage: Sequence[Any]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+        """Rows, digest and validation status of the training datasets in the lineage, and the
+        union of their column classifications."""
+        evaluated = {e.source.id for e in lineage if e.relation == "evaluated_on"}
+        ids = {
+            e.source.id
+            for e in lineage
+            if e.source.kind == "dataset_version" and e.relation != "evaluated_on"
+        } - evaluated
         datasets = getattr(self._ws, "datasets", None)
         facts: dict[str, dict[str, Any]] = {}
+        labels: dict[str, set[str]] = {}
         for ds_id in sorted(ids):
             dname, _, number = ds_id.rpartition("@")
             if datasets is None or not number.isdigit():
                 continue
             dv = datasets.get(dname, int(number))
-            facts[ds_id] = {"rows": dv.row_count, "content digest": dv.content_digest}
-        return facts
+            facts[ds_id] = {
+                "rows": dv.row_count,
+                "content digest": dv.content_digest,
+                "validation": datasets.validation_status(dv.id) or "never validated",
+            }
+            for column, tags in dv.classifications.items():
+                labels.setdefault(column, set()).update(tags)
+        return facts, {c: sorted(v) for c, v in labels.items()}
 
     # -- plumbing ------------------------------------------------------------------------------
     def _load(

@@ -30,7 +30,10 @@ def _pipeline(estimator: Any) -> Any:
     from sklearn.preprocessing import OneHotEncoder
 
     pre = ColumnTransformer(
-        [("num", "passthrough", ["a", "b"]), ("cat", OneHotEncoder(sparse_output=False), ["colour"])]
+        [
+            ("num", "passthrough", ["a", "b"]),
+            ("cat", OneHotEncoder(sparse_output=False), ["colour"]),
+        ]
     )
     return Pipeline([("preprocess", pre), ("model", estimator)])
 
