@@ -332,7 +332,9 @@ def _limitations(
             items.append(
                 "The fairness audit FAILED its policy"
                 + (f" (thresholds: {', '.join(failed)})" if failed else "")
-                + f": sensitive features {', '.join(fairness.summary.get('sensitive_features', []))}."
+                + ": sensitive features "
+                + ", ".join(fairness.summary.get("sensitive_features", []))
+                + "."
             )
         for group in fairness.summary.get("unreliable_groups", []):
             items.append(f"Group {group} is too small for reliable fairness metrics.")
