@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from falaj.errors import FalajError, InvalidInputError
 from falaj.lineage.graph import Node
 from falaj.registry import queries as q
+from falaj.registry.basis import stale_reason
 from falaj.registry.errors import (
     AliasNotFoundError,
     GatesFailedError,
@@ -244,6 +245,13 @@ def promote(
                     "at": a.created_at.isoformat(),
                 }
                 for a in q.approvals_of(m.conn, name, mv.version)
+                if stale_reason(
+                    a,
+                    policy_revision=policy.revision,
+                    model_digest=mv.artifact_digest,
+                    evidence=q.evidence_of(m.conn, name, mv.version),
+                )
+                is None  # only the approvals that counted (not stale ones) are approvers
             ],
             evidence=[
                 {

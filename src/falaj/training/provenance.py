@@ -6,8 +6,9 @@ is one, else the digest of the rows it was given. It is **in-sample** when
 - the dataset version is one of the model's training inputs (lineage ``dataset_version -> run``
   with relation ``input``, the run that produced the version), or has the same content digest;
 - or at least :data:`IN_SAMPLE_SHARE` of its rows also occur, by content, in the training
-  rows: those of the training dataset versions, and those a search recorded on its run
-  (``falaj.training_rows``, the row hashes of the frame it was given).
+  rows: those a search recorded on its run (``falaj.training_rows``, the row hashes of the
+  frame it was given, which may be a split of its dataset), else those of the training dataset
+  versions.
 
 Rows are compared on the columns both sides have, by value (numbers as float64, everything else
 as text), so a CSV export of the training data is recognised as well as the dataset itself.
@@ -142,6 +143,7 @@ def judge_evaluation_data(
     overlap = 0
     X_cols = [str(c) for c in X.columns]
     frame = X.set_axis(X_cols, axis=1)
+    recorded = _recorded_rows(ws, mv, frame)
     for ds_id in inputs:
         if datasets is None:
             break
@@ -150,11 +152,10 @@ def judge_evaluation_data(
             reason = f"{ds_id} is the model's training input"
         elif train.content_digest == digest:
             reason = f"it has the content of the model's training input {ds_id}"
-        if reason is None:
+        if reason is None and recorded is None:
             overlap = max(overlap, _overlap(frame, datasets.load(ds_id)))
-    recorded = _recorded_rows(ws, mv, frame)
-    if recorded is not None:
-        overlap = max(overlap, recorded)
+    if recorded is not None:  # the exact rows the search trained on (a split of its dataset)
+        overlap = recorded
     if reason is None and len(frame) and overlap / len(frame) >= IN_SAMPLE_SHARE:
         where = ", ".join(inputs) or "the search's training frame"
         reason = (
