@@ -70,14 +70,15 @@ class ClassificationChange:
 def merge_classifications(
     *sources: Mapping[str, Iterable[str]] | None, columns: Iterable[str]
 ) -> dict[str, list[str]]:
-    """Union of the labels every source gives each of ``columns`` (others are left out)."""
+    """Union of the labels every source gives each of ``columns`` (others are left out);
+    columns in the order they first appear in the sources."""
     keep = set(columns)
     out: dict[str, set[str]] = {}
     for source in sources:
         for column, labels in (source or {}).items():
             if column in keep and labels:
                 out.setdefault(column, set()).update(labels)
-    return {c: sorted(v) for c, v in sorted(out.items())}
+    return {c: sorted(v) for c, v in out.items()}
 
 
 def _rows(conn: Connection, name: str) -> list[ClassificationChange]:

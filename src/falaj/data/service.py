@@ -160,7 +160,7 @@ class DatasetService(Service):
         with self.store.read() as conn:
             dataset_level = current_classifications(conn, name)
         inherited = parent.classifications if parent is not None else None
-        return merge_classifications(dataset_level, inherited, given, columns=columns)
+        return merge_classifications(given, inherited, dataset_level, columns=columns)
 
     def classify(
         self, name: str, labels: dict[str, Any], *, reason: str | None = None
