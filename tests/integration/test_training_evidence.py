@@ -89,6 +89,14 @@ def test_a_sensitive_column_is_a_feature_only_when_the_spec_says_so(ws: Workspac
     run = ws.tracking.get_run(result.parent_run_id)
     assert run.params["features.use_sensitive"] == "sex"
     assert "debt (excluded by the spec)" in run.params["features.dropped"]
+    frame = _frame(60, 9)
+    out = ws.training.evaluate(
+        MODEL, version, frame.drop(columns=["risk"]), frame["risk"], n_bootstrap=0
+    )
+    assert (out.evidence.summary["inputs"], out.evidence.summary["use_sensitive"]) == (
+        ["sex", "income"],
+        "sex",
+    )
 
 
 @pytest.mark.parametrize(

@@ -183,6 +183,7 @@ class TrainingService(Service):
         summary = {**result.evidence_summary(), **provenance.summary_fields()}
         if task == "classification":
             summary["positive_label"] = positive
+        summary.update(self._inputs_record(mv, model))
         edges = (
             [(Node("dataset_version", provenance.dataset_id), "evaluated_on")]
             if provenance.dataset_id
@@ -390,6 +391,19 @@ class TrainingService(Service):
             for column, tags in dv.classifications.items():
                 labels.setdefault(column, set()).update(tags)
         return facts, {c: sorted(v) for c, v in labels.items()}
+
+    def _inputs_record(self, mv: Any, model: Any) -> dict[str, Any]:
+        """The model's inputs and the sensitive ones its search was allowed, for the evidence."""
+        from falaj.errors import FalajError
+
+        record: dict[str, Any] = {"inputs": list(model.input_columns or [])}
+        try:
+            params = self._ws.tracking.get_run(mv.run_id).params if mv.run_id else {}
+        except FalajError:
+            params = {}
+        if "features.use_sensitive" in params:
+            record["use_sensitive"] = str(params["features.use_sensitive"])
+        return record
 
     # -- plumbing ------------------------------------------------------------------------------
     def _load(
