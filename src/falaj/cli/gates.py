@@ -130,15 +130,18 @@ def approvals(
     model: str = typer.Argument(..., help="Registered model name."),
     version: int = typer.Argument(..., min=1, help="Version number."),
 ) -> None:
-    """Who approved VERSION, with which roles and comments."""
+    """Who approved VERSION, with which roles and comments, under which policy revision and
+    after how many evidence items (`gate check` says which approvals still count)."""
     with open_workspace(ctx) as ws:
         items = ws.registry.approvals(model, version)
-    table = Table("when (UTC)", "approver", "roles", "comment")
+    table = Table("when (UTC)", "approver", "roles", "policy rev", "evidence seen", "comment")
     for a in items:
         table.add_row(
             a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             a.approver,
             ", ".join(a.roles),
+            "-" if a.policy_revision is None else str(a.policy_revision),
+            "-" if a.evidence_seen is None else str(a.evidence_seen),
             escape(a.comment),
         )
     console.print(table)
