@@ -210,3 +210,16 @@ def test_a_pinned_suite_digest_must_match(ws: Workspace) -> None:
     )
     (cond,) = ws.registry.check_gates(MODEL, version).conditions
     assert not cond.passed and "no validation of" in cond.evidence
+
+
+def test_setting_the_same_policy_text_again_keeps_the_revision_and_the_approvals(
+    ws: Workspace,
+) -> None:
+    version = _version(ws)
+    ws.registry.set_policy(MODEL, APPROVALS)
+    _bob(ws).registry.approve(MODEL, version, comment="reviewed")
+    again = ws.registry.set_policy(MODEL, APPROVALS)  # a CI job applying it on every push
+    assert again.revision == 1
+    assert _approvals(ws, version)[:2] == (True, 1)
+    event = ws.audit.list(action="model.policy.set")[0]
+    assert event.details["unchanged"] is True
