@@ -41,6 +41,8 @@ SPEC: dict[str, Any] = {
     # here; the committee allows age (credit history length proxies it anyway), not sex
     "use_sensitive": ["age"],
 }
+SENSITIVE = {"sex": ["sensitive"], "age": ["sensitive"]}
+"""The data stage's classifications, for a run without it (the CSV read directly)."""
 POLICY: dict[str, Any] = {
     "name": "credit-fairness-2026",
     "min_group_size": 30,
@@ -124,6 +126,8 @@ def run(ctx: DemoContext) -> None:
             experiment="credit-risk-hpo",
             dataset_version_id=dataset_version,
             progress=progress,
+            # without the data stage the CSV carries no labels: state the data stage's
+            classifications=None if dataset_version else SENSITIVE,
         )
     counts = ", ".join(f"{n} {state.lower()}" for state, n in sorted(result.trials.items()))
     ctx.say(
