@@ -268,6 +268,16 @@ RAW: list[tuple[Any, ...]] = [
         lambda w, s: w.datasets.register("fresh", _frame()),
     ),
     ("datasets.get", (Action.DATASET_READ,), lambda w, s: w.datasets.get("credit@1")),
+    (
+        "datasets.classify",
+        (Action.DATASET_CLASSIFY,),
+        lambda w, s: w.datasets.classify("credit", {"income": ["sensitive"]}, reason="test"),
+    ),
+    (
+        "datasets.classification_history",
+        (Action.DATASET_READ,),
+        lambda w, s: w.datasets.classification_history("credit"),
+    ),
     ("datasets.versions", (Action.DATASET_READ,), lambda w, s: w.datasets.versions("credit")),
     ("datasets.latest_versions", (Action.DATASET_READ,), lambda w, s: w.datasets.latest_versions()),
     ("datasets.load", (Action.DATASET_READ,), lambda w, s: w.datasets.load("credit@1")),

@@ -67,6 +67,7 @@ def test_register_list_show_profile_diff_and_validate(tmp_path: Path) -> None:
     assert {v["id"]: v["validation"] for v in listed} == {
         "loans@2": "warned",
         "loans__quarantine@1": None,
+        "loans__valid@1": None,  # the good rows, stored to train on
     }
 
     anomalies = run_falaj("--home", home, "data", "anomalies", "loans@2", "-r", "loans@1", "--json")

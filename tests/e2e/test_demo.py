@@ -39,6 +39,14 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "may not approve it (separation of duties)",
         "promoted v2 to champion",
         "model card refreshed after the approval",
+        # issue 10: evidence that cannot mislead, enforced in the demo
+        "suite 'looks-fine' (<dict>) has no checks",
+        "both inherit the classifications of german_credit_batch@1: sensitive",
+        "not used sex (classified sensitive (not in use_sensitive))",
+        "but the evidence says in-sample",
+        "roc_auc FAIL: no evaluation counts",
+        "given under policy revision 1, the policy is now at revision 2",
+        "approved again by bob under policy revision 2",
         f"open the reports: {tmp_path / 'demo' / 'reports'}",
     ):
         assert shown in out, shown

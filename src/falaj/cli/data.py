@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from falaj.cli.common import console, open_workspace, print_json
+from falaj.cli.fail_on import FAIL_ON
 
 if TYPE_CHECKING:
     from falaj.data.profile import Profile
@@ -82,6 +83,61 @@ def register(
         f"{len(version.schema)} columns, content {version.content_digest[:16]}",
         highlight=False,
     )
+
+
+@app.command("classify")
+def classify(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name."),
+    pairs: list[str] = typer.Argument(
+        None,
+        help="COLUMN=LABEL[,LABEL] (identifier, pii, sensitive...); COLUMN= clears. Without "
+        "pairs: show the classifications in force and their history.",
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="Why (kept in the history)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Label columns for the versions registered from now on (audited; see the history)."""
+    from falaj.errors import InvalidInputError
+
+    labels: dict[str, list[str]] = {}
+    for item in pairs or []:
+        column, sep, values = item.partition("=")
+        if not sep or not column.strip():
+            raise InvalidInputError(
+                f"{item!r} is invalid: expected COLUMN=LABEL[,LABEL...] (e.g. email=pii), or "
+                "COLUMN= to clear"
+            )
+        labels[column.strip()] = [v.strip() for v in values.split(",") if v.strip()]
+    with open_workspace(ctx) as ws:
+        current = ws.datasets.classify(name, labels, reason=reason) if labels else None
+        changes = ws.datasets.classification_history(name)
+        if current is None:
+            ws.datasets.get(name)  # an unknown dataset is an error, not an empty history
+            state: dict[str, list[str]] = {}
+            for change in changes:
+                state[change.column] = change.labels
+            current = {c: v for c, v in sorted(state.items()) if v}
+    if as_json:
+        print_json({"classifications": current, "history": [c.as_dict() for c in changes]})
+        return
+    console.print(
+        f"classifications of [bold]{name}[/] for new versions: "
+        + (", ".join(f"{c}={','.join(v)}" for c, v in current.items()) or "none"),
+        highlight=False,
+    )
+    if changes:
+        table = Table("when (UTC)", "column", "from", "to", "by", "reason", title="history")
+        for c in changes:
+            table.add_row(
+                c.changed_at.strftime("%Y-%m-%d %H:%M:%S"),
+                c.column,
+                ",".join(c.previous) or "-",
+                ",".join(c.labels) or "-",
+                c.changed_by,
+                c.reason or "",
+            )
+        console.print(table)
 
 
 @app.command("versions")
@@ -228,6 +284,7 @@ def _result_dict(result: ValidationResult) -> dict[str, Any]:
         "policy": result.policy,
         "report_digest": result.report_digest,
         "quarantine_version_id": result.quarantine_version_id,
+        "valid_version_id": result.valid_version_id,
         **result.report.as_dict(),
     }
 
@@ -250,6 +307,12 @@ def render_validation(result: ValidationResult) -> None:
     if result.quarantine_version_id:
         console.print(
             f"quarantined {result.failed_rows} rows into {result.quarantine_version_id}",
+            highlight=False,
+        )
+    if result.valid_version_id:
+        console.print(
+            f"stored the {result.report.row_count - result.failed_rows:,} good rows as "
+            f"{result.valid_version_id} (train on it with --dataset {result.valid_version_id})",
             highlight=False,
         )
 
@@ -292,12 +355,21 @@ def anomalies(
     batch: str = typer.Argument(..., help="NAME@VERSION of the new batch."),
     reference: str = typer.Option(..., "--reference", "-r", help="NAME@VERSION to compare to."),
     outliers: bool = typer.Option(False, help="Also score rows with IsolationForest."),
+    fail_on: str = FAIL_ON,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Compare a batch with a reference version: volume, nulls, categories, range, shift."""
+    """Compare a batch with a reference version: volume, nulls, categories, range, shift.
+
+    Exits 8 when a finding reaches --fail-on (default: an alert), so a CI job can block on it.
+    """
+    from falaj.cli.fail_on import check_fail_on, exit_for
+
+    check_fail_on(fail_on)
     with open_workspace(ctx) as ws:
         report = ws.datasets.detect_anomalies(batch, reference, outliers=outliers)
     if as_json:
         print_json(report.as_dict())
-        return
-    console.print(report.summary(), highlight=False)
+    else:
+        console.print(report.summary(), highlight=False, markup=False)
+    severities = [f.severity for f in report.findings]
+    exit_for(fail_on, alerts=severities.count("alert"), warnings=severities.count("warning"))

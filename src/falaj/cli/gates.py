@@ -6,8 +6,8 @@ so a CI job can block a merge or a deployment on it (see docs/ci-promotion.md).
 Identity: in embedded mode the CLI acts as the OS user. ``--as NAME --role ROLE`` lets an
 approver act under their own name on a shared workstation; the OS user who typed it is recorded
 in the audit event as ``attested_by``, and separation of duties judges it too: the OS user who
-created a version cannot approve it by acting as someone else. In server mode the identity comes from the API token and
-these flags are not accepted by the server.
+created a version cannot approve it by acting as someone else. In server mode the identity comes
+from the API token and these flags are not accepted by the server.
 """
 
 from __future__ import annotations
@@ -132,15 +132,18 @@ def approvals(
     model: str = typer.Argument(..., help="Registered model name."),
     version: int = typer.Argument(..., min=1, help="Version number."),
 ) -> None:
-    """Who approved VERSION, with which roles and comments."""
+    """Who approved VERSION, with which roles and comments, under which policy revision and
+    after how many evidence items (`gate check` says which approvals still count)."""
     with open_workspace(ctx) as ws:
         items = ws.registry.approvals(model, version)
-    table = Table("when (UTC)", "approver", "roles", "comment")
+    table = Table("when (UTC)", "approver", "roles", "policy rev", "evidence seen", "comment")
     for a in items:
         table.add_row(
             a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             a.approver,
             ", ".join(a.roles),
+            "-" if a.policy_revision is None else str(a.policy_revision),
+            "-" if a.evidence_seen is None else str(a.evidence_seen),
             escape(a.comment),
         )
     console.print(table)

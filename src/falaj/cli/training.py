@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from falaj.cli.common import console, open_workspace, print_json
+from falaj.cli.fail_on import FAIL_ON
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +31,12 @@ _DATASET = typer.Option(None, "--dataset", help="Registered dataset NAME or NAME
 _TARGET = typer.Option(..., "--target", help="Name of the label column.")
 _OUT = typer.Option(None, "--out", help="Also write the HTML and JSON report into this folder.")
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+_POSITIVE = typer.Option(
+    None,
+    "--positive-label",
+    help="The label of the positive class as the target column holds it (default: the "
+    "model's last class, e.g. 1 or 'yes').",
+)
 _TRUSTED = typer.Option(
     False, "--trusted", help="Load a model logged with trusted=True (e.g. a LightGBM pipeline)."
 )
@@ -55,6 +62,26 @@ def _frame(ws: Workspace, data: Path | None, dataset: str | None) -> pd.DataFram
     if data.suffix.lower() in (".csv", ".txt"):
         return pd.read_csv(data)
     raise InvalidInputError(f"--data {data}: expected a .csv or .parquet file")
+
+
+def _dataset_id(ws: Workspace, dataset: str | None) -> str | None:
+    """The version id (``name@3``) --dataset names, so the evidence records which data it was."""
+    if dataset is None:
+        return None
+    name, _, number = dataset.partition("@")
+    return str(ws.datasets.get(name, int(number) if number else None).id)
+
+
+def _label(value: str | None, y: Any) -> Any:
+    """--positive-label as the label column holds it (text on the command line, maybe 1 in y)."""
+    if value is None:
+        return None
+    import pandas as pd
+
+    for label in pd.unique(pd.Series(y).dropna()):
+        if str(label) == value:
+            return label.item() if hasattr(label, "item") else label
+    return value
 
 
 def _yaml_problem(exc: Exception) -> str:
@@ -210,6 +237,7 @@ def evaluate(
     threshold: float = typer.Option(
         0.5, "--threshold", help="Score at which a case is predicted positive (0..1)."
     ),
+    positive_label: str | None = _POSITIVE,
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples (0: none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
     trusted: bool = _TRUSTED,
@@ -227,18 +255,27 @@ def evaluate(
             y,
             task=task,
             threshold=threshold,
+            positive_label=_label(positive_label, y),
             slices=slices or None,
             n_bootstrap=bootstrap,
             seed=seed,
             trusted=trusted,
+            dataset_version_id=_dataset_id(ws, dataset),
         )
     if not as_json:
         r = outcome.result
+        p = outcome.provenance
+        where = p.dataset_id or f"--data {data}"
+        kind = (
+            f"[red]IN-SAMPLE[/] ({p.reason}; does not count for the gates)"
+            if p.in_sample
+            else "held out"
+        )
         table = Table(
             "metric",
             "value",
             f"{r.confidence:.0%} interval",
-            title=f"{model} v{version}: {r.n_samples} held-out rows",
+            title=f"{model} v{version}: {r.n_samples} rows of {where}, {kind}",
         )
         for name, value in r.metrics.items():
             lo, hi = r.intervals.get(name, (float("nan"), float("nan")))
@@ -266,15 +303,24 @@ def fairness(
         False, "--intersections", help="Also audit the combination of all sensitive columns."
     ),
     threshold: float = typer.Option(0.5, "--threshold", help="Score at which a case is positive."),
+    positive_label: str | None = _POSITIVE,
     bootstrap: int = typer.Option(500, "--bootstrap", help="Bootstrap resamples per group."),
     trusted: bool = _TRUSTED,
     out: Path | None = _OUT,
+    fail_on: str = FAIL_ON,
     as_json: bool = _JSON,
 ) -> None:
-    """Fairness audit; verdict only under a --policy (no hidden thresholds)."""
+    """Fairness audit; verdict only under a --policy (no hidden thresholds).
+
+    Exits 8 when the verdict is FAILED (--fail-on alert, the default); --fail-on warning also
+    when a group is below min_group_size (unreliable); --fail-on never always exits 0.
+    """
     import yaml
 
+    from falaj.cli.fail_on import check_fail_on, exit_for
     from falaj.errors import InvalidInputError, NotFoundError
+
+    check_fail_on(fail_on)
 
     policy_doc = None
     if policy is not None:
@@ -303,6 +349,7 @@ def fairness(
             min_group_size=min_group_size,
             intersections=intersections,
             threshold=threshold,
+            positive_label=_label(positive_label, y),
             n_bootstrap=bootstrap,
             trusted=trusted,
         )
@@ -333,6 +380,12 @@ def fairness(
         if r.unreliable_groups:
             console.print(f"unreliable groups: {', '.join(r.unreliable_groups)}")
     _finish(outcome, out, f"{model}-v{version}-fairness", as_json)
+    result = outcome.result
+    exit_for(
+        fail_on,
+        alerts=int(result.passed is False),
+        warnings=len(result.unreliable_groups),
+    )
 
 
 @app.command("explain")

@@ -7,6 +7,7 @@ from typing import Any
 from falaj.errors import BackendUnavailableError, InvalidInputError, NotFoundError, SchemaError
 
 __all__ = [
+    "ClassificationConflictError",
     "DatasetNotFoundError",
     "ExpectationFileError",
     "SourceFormatError",
@@ -25,6 +26,10 @@ class SourceUnavailableError(BackendUnavailableError):
 
 class SourceFormatError(SchemaError):
     """A source's content does not parse into a table (bad CSV cell, mixed column types...)."""
+
+
+class ClassificationConflictError(InvalidInputError):
+    """Content already registered is registered again with classifications it does not carry."""
 
 
 class ExpectationFileError(InvalidInputError):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from falaj.artifacts.service import ArtifactService
-from falaj.data.errors import DatasetNotFoundError
+from falaj.data.errors import ClassificationConflictError, DatasetNotFoundError
 from falaj.data.ingest import PARQUET_MEDIA_TYPE, ingest
 from falaj.data.profile import Profile, profile_parquet
 from falaj.data.sources import DataFrameSource, Source
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from falaj.data.anomalies import AnomalyReport, Thresholds
+    from falaj.data.classifications import ClassificationChange
     from falaj.data.expectations import Suite
     from falaj.data.validate import Policy, ValidationResult
     from falaj.data.validation_runs import ValidationRecord
@@ -95,10 +96,13 @@ class DatasetService(Service):
         parent = self._get_by_ref(derived_from) if derived_from is not None else None
         with tempfile.TemporaryDirectory(prefix="falaj-ingest-") as tmp:
             result = ingest(source.iter_batches(), Path(tmp) / "data.parquet")
-            labels = check_classifications(classifications, [c["name"] for c in result.schema])
+            columns = [c["name"] for c in result.schema]
+            given = check_classifications(classifications, columns)
             existing = self._find_content(name, result.content_digest)
             if existing is not None:
+                _check_same_classifications(existing, given)
                 return self._record_duplicate(existing, actor)
+            labels = self._inherited_classifications(name, parent, given, columns)
             profile = profile_parquet(
                 result.path, redact=[c for c, tags in labels.items() if "pii" in tags]
             )
@@ -168,6 +172,40 @@ class DatasetService(Service):
             m.resource_id = registered.id
             m.details.update(deduplicated=False, classifications=labels, source=source.describe())
         return registered
+
+    def _inherited_classifications(
+        self,
+        name: str,
+        parent: DatasetVersion | None,
+        given: dict[str, list[str]],
+        columns: list[str],
+    ) -> dict[str, list[str]]:
+        """The dataset's labels in force, the parent's, and the given ones, for ``columns``."""
+        from falaj.data.classifications import current_classifications, merge_classifications
+
+        with self.store.read() as conn:
+            dataset_level = current_classifications(conn, name)
+        inherited = parent.classifications if parent is not None else None
+        return merge_classifications(given, inherited, dataset_level, columns=columns)
+
+    def classify(
+        self, name: str, labels: dict[str, Any], *, reason: str | None = None
+    ) -> dict[str, list[str]]:
+        """Label columns of ``name`` (``{"email": ["pii"]}``; ``[]`` clears) for the versions
+        registered from now on; audited and kept in :meth:`classification_history`. Returns the
+        dataset-level classifications in force."""
+        from falaj.data.classifications import classify
+
+        self.authorize(Action.DATASET_CLASSIFY, "dataset", str(name))
+        with machinery():  # reading the latest version is part of it
+            return classify(self, name, labels, reason=reason)
+
+    def classification_history(self, name: str) -> list[ClassificationChange]:
+        """Every classification change of ``name``, oldest first."""
+        from falaj.data.classifications import history
+
+        self.authorize(Action.DATASET_READ, "dataset", str(name))
+        return history(self, name)
 
     def _lock_and_number(self, conn: Connection, name: str) -> int:
         """Lock the dataset's row (creating it) and return the next version number."""
@@ -368,6 +406,22 @@ class DatasetService(Service):
             thresholds=thresholds,
             reference_id=ref.id,
             reference_frame=reference_frame,
+        )
+
+
+def _check_same_classifications(existing: DatasetVersion, given: dict[str, list[str]]) -> None:
+    """Registering known content again must not silently drop the classifications given."""
+    missing = {
+        column: sorted(set(labels) - set(existing.classifications.get(column, [])))
+        for column, labels in given.items()
+        if set(labels) - set(existing.classifications.get(column, []))
+    }
+    if missing:
+        raise ClassificationConflictError(
+            f"{existing.id} already holds this content with classifications "
+            f"{existing.classifications or '{}'}; the labels {missing} given now would be "
+            f"ignored: versions are immutable, so label the columns with `falaj data classify "
+            f"{existing.name} COLUMN=LABEL` (ws.datasets.classify) for the versions to come"
         )
 
 

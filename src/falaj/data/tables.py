@@ -1,6 +1,7 @@
 """Tables of the data capability: datasets, their versions, and validation runs.
 
-Shipped by the hand-written migration ``d0001`` (branch ``data``); keep the two in step.
+Shipped by the hand-written migrations ``d0001`` and ``d0002`` (branch ``data``); keep them in
+step.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from sqlalchemy import (
 
 from falaj.store.schema import UTCDateTime, metadata
 
-__all__ = ["dataset_validations", "dataset_versions", "datasets"]
+__all__ = [
+    "dataset_classification_changes",
+    "dataset_validations",
+    "dataset_versions",
+    "datasets",
+]
 
 #: one row per dataset name; ``latest_version`` is bumped under a row lock to number versions.
 datasets = Table(
@@ -82,4 +88,25 @@ dataset_validations = Table(
         "dataset_version_id",
         "created_at",
     ),
+)
+
+#: every change of a dataset's column classifications (``ws.datasets.classify``), append-only;
+#: the latest change of each column is in force for the versions registered after it.
+dataset_classification_changes = Table(
+    "dataset_classification_changes",
+    metadata,
+    Column(
+        "seq",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("name", String(200), nullable=False),
+    Column("column_name", String(300), nullable=False),
+    Column("labels", JSON(), nullable=False),
+    Column("previous", JSON(), nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=False),
+    Column("reason", Text(), nullable=True),
+    Index("ix_dataset_classification_changes_name", "name", "seq"),
 )

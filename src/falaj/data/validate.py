@@ -117,6 +117,8 @@ class ValidationResult:
     valid: pd.DataFrame | None = None
     quarantined: pd.DataFrame | None = None
     quarantine_version_id: str | None = None
+    #: the good rows of a quarantined registered version, stored as ``<name>__valid``
+    valid_version_id: str | None = None
 
     @property
     def success(self) -> bool:

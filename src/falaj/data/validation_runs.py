@@ -7,9 +7,12 @@ Policies:
 - ``warn``: failures are stored (status ``warned``) and the caller goes on;
 - ``quarantine``: rows that fail a row-level check are split off into a new version of the
   dataset ``f"{name}__quarantine"`` with the reasons per row (``_falaj_reason``) and their
-  position in the input (``_falaj_row``); the good rows come back in ``result.valid``. Good plus
-  quarantined rows are exactly the input. A failure of the dataset as a whole (a missing column,
-  the row count, freshness) cannot be fixed by removing rows, so it fails as under ``fail``.
+  position in the input (``_falaj_row``); the good rows come back in ``result.valid`` and, when
+  a registered version was validated, are stored as a version of ``f"{name}__valid"``
+  (``result.valid_version_id``). Good plus quarantined rows are exactly the input. Both derived
+  versions inherit the input's column classifications. A failure of the dataset as a whole (a
+  missing column, the row count, freshness) cannot be fixed by removing rows, so it fails as
+  under ``fail``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from falaj.data.errors import ValidationFailedError
+from falaj.data.errors import ExpectationFileError, ValidationFailedError
 from falaj.data.expectations import Suite, load_suite
 from falaj.data.tables import dataset_validations
 from falaj.data.validate import ValidationReport, ValidationResult, check_policy, run_suite
@@ -40,6 +43,7 @@ __all__ = [
     "QUARANTINE_SUFFIX",
     "REASON_COLUMN",
     "ROW_COLUMN",
+    "VALID_SUFFIX",
     "ValidationRecord",
     "latest_status",
     "list_validations",
@@ -47,6 +51,7 @@ __all__ = [
 ]
 
 QUARANTINE_SUFFIX = "__quarantine"
+VALID_SUFFIX = "__valid"
 REASON_COLUMN = "_falaj_reason"
 ROW_COLUMN = "_falaj_row"
 REPORT_MEDIA_TYPE = "application/json"
@@ -104,8 +109,13 @@ def run_validation(
             "DataFrame or a dataset version id such as 'loans@3'"
         )
     report = run_suite(frame, expectations, now=now)
+    if not report.checks:  # an empty suite would "pass" and say nothing about the data
+        raise ExpectationFileError(
+            f"suite {expectations.name!r} ({expectations.source}) has no checks: expected at "
+            "least one column, row or dataset check; nothing was validated or stored"
+        )
     valid = quarantined = None
-    quarantine_id = None
+    quarantine_id = valid_id = None
     if report.success:
         status = "passed"
     elif chosen == "warn":
@@ -118,13 +128,23 @@ def run_validation(
             )
         valid, quarantined = split_rows(frame, report)
         status = "warned"
+        inherited = None if version_id else _labels_of(service, dataset_name, quarantined)
         q = service.register(
             f"{dataset_name}{QUARANTINE_SUFFIX}",
             quarantined,
             description=f"rows of {version_id or dataset_name} failing suite {report.suite!r}",
             derived_from=version_id,
+            classifications=inherited,
         )
         quarantine_id = q.id
+        if version_id is not None:  # the good rows, as a version one can train on
+            good = service.register(
+                f"{dataset_name}{VALID_SUFFIX}",
+                valid.reset_index(drop=True),
+                description=f"rows of {version_id} passing suite {report.suite!r}",
+                derived_from=version_id,
+            )
+            valid_id = good.id
     else:
         status = "failed"
     validation_id, report_digest = _store(
@@ -140,6 +160,7 @@ def run_validation(
         valid=valid,
         quarantined=quarantined,
         quarantine_version_id=quarantine_id,
+        valid_version_id=valid_id,
     )
     if status == "failed":
         why = (
@@ -151,6 +172,23 @@ def run_validation(
             f"validation failed ({why}policy {chosen}):\n" + result.summary(), result
         )
     return result
+
+
+def _labels_of(
+    service: DatasetService, name: str, frame: pd.DataFrame
+) -> dict[str, list[str]] | None:
+    """Classifications a frame filed under dataset ``name`` inherits (dataset's and latest's)."""
+    from falaj.data.classifications import current_classifications, merge_classifications
+    from falaj.data.errors import DatasetNotFoundError
+
+    try:
+        latest = service.get(name).classifications
+    except DatasetNotFoundError:
+        latest = {}
+    with service.store.read() as conn:
+        dataset_level = current_classifications(conn, name)
+    merged = merge_classifications(dataset_level, latest, columns=[str(c) for c in frame.columns])
+    return merged or None
 
 
 def split_rows(frame: pd.DataFrame, report: ValidationReport) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -77,6 +77,7 @@ class Action(StrEnum):
     MODEL_LOAD = "model.load"
     DATASET_REGISTER = "dataset.register"
     DATASET_VALIDATE = "dataset.validate"
+    DATASET_CLASSIFY = "dataset.classify"
     DATASET_READ = "dataset.read"
     PIPELINE_RUN_START = "pipeline.run.start"
     PIPELINE_RUN_FINISH = "pipeline.run.finish"
@@ -209,6 +210,7 @@ _TRACK = _actions(
         Action.MODEL_LOAD,
         Action.DATASET_REGISTER,
         Action.DATASET_VALIDATE,
+        Action.DATASET_CLASSIFY,
         Action.PIPELINE_RUN_START,
         Action.PIPELINE_RUN_FINISH,
         Action.PIPELINE_RUN_RESUME,

@@ -1,6 +1,10 @@
 """Approvals with separation of duties: the creator of a version never approves it, and the
 approver must hold the role the model's policy names.
 
+An approval records what it was given under (policy revision, model digest, evidence seen; see
+:mod:`falaj.registry.basis`). The same principal may approve again once that basis has changed
+(a new policy revision, later evidence), never twice on the same basis.
+
 The approver is the principal the call acts for (the request scope's): in embedded mode the OS
 user, or the principal given to ``ws.as_principal``/``falaj approve --as``; in server mode the
 token's identity. Separation of duties judges both the acted-as principal and the identity that
@@ -17,6 +21,7 @@ import sqlalchemy as sa
 from falaj.errors import AlreadyExistsError, InvalidInputError, PolicyViolationError
 from falaj.governance.authorization import Action
 from falaj.registry import queries as q
+from falaj.registry.basis import judged_evidence, same_principal, stale_reason
 from falaj.registry.errors import SelfApprovalError
 from falaj.registry.models import Approval, check_model_name
 from falaj.registry.promotion import current_policy
@@ -56,14 +61,13 @@ def approve(
         mv = q.resolve_version(m.conn, name, version)
         m.resource_id = mv.ref
         q.require_status(mv, "approve", ("READY",))
-        creator = mv.created_by.casefold()
-        if principal.name.casefold() == creator:
+        if same_principal(principal.name, mv.created_by):
             raise SelfApprovalError(
                 f"{principal.name} created model {name!r} version {mv.version} and so may not "
                 "approve it (separation of duties): a second principal must approve"
             )
         for who in attesters:
-            if who.casefold() == creator:
+            if same_principal(who, mv.created_by):
                 raise SelfApprovalError(
                     f"{who} created model {name!r} version {mv.version} and may not approve it "
                     f"by acting as {principal.name} (separation of duties): the approval must "
@@ -78,17 +82,23 @@ def approve(
                     f"{principal.name} ({held}) may not approve model {name!r}: its policy "
                     f"requires the role {role!r}"
                 )
-        exists = m.conn.execute(
-            sa.select(model_approvals.c.id).where(
-                model_approvals.c.name == name,
-                model_approvals.c.version == mv.version,
-                model_approvals.c.approver == principal.name,
-            )
-        ).scalar_one_or_none()
-        if exists is not None:
+        revision = policy.revision if policy is not None and policy.revision else 0
+        evidence = q.evidence_of(m.conn, name, mv.version)
+        for earlier in q.approvals_of(m.conn, name, mv.version):
+            if not same_principal(earlier.approver, principal.name):
+                continue
+            if stale_reason(
+                earlier,
+                policy_revision=revision,
+                model_digest=mv.artifact_digest,
+                evidence=evidence,
+            ):
+                continue  # given on an older basis: a new approval replaces it
             raise AlreadyExistsError(
-                f"{principal.name} has already approved model {name!r} version {mv.version}"
+                f"{principal.name} has already approved model {name!r} version {mv.version} "
+                f"under policy revision {revision} and the evidence attached so far"
             )
+        seen = len(judged_evidence(evidence))
         approval = Approval(
             id=new_id(),
             name=name,
@@ -97,6 +107,9 @@ def approve(
             roles=tuple(sorted(principal.roles)),
             comment=comment,
             created_at=utcnow(),
+            policy_revision=revision,
+            model_digest=mv.artifact_digest,
+            evidence_seen=seen,
         )
         insert = sa.insert(model_approvals).values(
             id=approval.id,
@@ -106,6 +119,9 @@ def approve(
             roles=list(approval.roles),
             comment=comment,
             created_at=approval.created_at,
+            policy_revision=revision,
+            model_digest=mv.artifact_digest,
+            evidence_seen=seen,
         )
         try:
             m.conn.execute(insert)
@@ -113,5 +129,5 @@ def approve(
             raise AlreadyExistsError(
                 f"{principal.name} has already approved model {name!r} version {mv.version}"
             ) from exc
-        m.details["approval_id"] = approval.id
+        m.details.update(approval_id=approval.id, policy_revision=revision, evidence_seen=seen)
         return approval

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from falaj.artifacts.service import ArtifactService
 from falaj.lineage.graph import LineageService
@@ -53,6 +53,8 @@ class DatasetStatusAPI(Protocol):
     """The part of ``ws.datasets`` the gates use."""
 
     def validation_status(self, dataset_version_id: str) -> str | None: ...
+
+    def validations(self, dataset_version_id: str) -> list[Any]: ...
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,12 @@ class Approval:
     roles: tuple[str, ...]
     comment: str
     created_at: dt.datetime
+    #: what the approval was given under (None on approvals recorded before migration r0002):
+    #: the policy revision in force (0: no policy), the version's artifact digest, and how many
+    #: evidence items other than model cards were attached
+    policy_revision: int | None = None
+    model_digest: str | None = None
+    evidence_seen: int | None = None
 
 
 @dataclass(frozen=True)

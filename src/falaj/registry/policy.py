@@ -10,7 +10,11 @@ Example (every section but ``risk`` is optional; a section that is absent checks
       demographic_parity_difference:
         max: 0.10
         justification: "Lending regulation: ..."   # required, carried into the report
-    validation: {require: passed}       # or passed_or_warned: every input dataset of the run
+    evaluation: {dataset: credit_holdout}   # evaluations counted: on this dataset (NAME[@V])
+    validation:                         # every input dataset of the run
+      require: passed                   # or passed_or_warned
+      suites: [credit-basic]            # suites that must have run (name, or {name, digest})
+      min_checks: 5                     # each required suite has at least this many checks
     reports: [evaluation, fairness, model_card]     # evidence kinds that must be attached
     champion:                           # compared with the version the alias points at now
       alias: champion
@@ -26,6 +30,7 @@ A malformed file is a :class:`PolicyParseError` naming the line, the field and w
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +46,12 @@ __all__ = [
     "ApprovalRule",
     "ChampionMetric",
     "ChampionRule",
+    "EvaluationRule",
     "FairnessRule",
     "MetricRule",
     "Policy",
     "ResidencyRule",
+    "SuiteRequirement",
     "ValidationRule",
     "parse_policy",
 ]
@@ -56,6 +63,7 @@ _SECTIONS = (
     "risk",
     "metrics",
     "fairness",
+    "evaluation",
     "validation",
     "reports",
     "champion",
@@ -83,9 +91,33 @@ class FairnessRule:
 
 
 @dataclass(frozen=True)
+class SuiteRequirement:
+    """A validation suite the policy requires, by name and (once pinned) digest."""
+
+    name: str
+    digest: str | None = None
+
+
+@dataclass(frozen=True)
 class ValidationRule:
     require: str
     line: int
+    suites: tuple[SuiteRequirement, ...] = ()
+    min_checks: int = 1
+
+
+@dataclass(frozen=True)
+class EvaluationRule:
+    """Which evaluation datasets count (``NAME`` any version, ``NAME@V`` exactly that one)."""
+
+    datasets: tuple[str, ...]
+    line: int
+
+    def accepts(self, dataset_id: str | None) -> bool:
+        if not dataset_id:
+            return False
+        name = dataset_id.partition("@")[0]
+        return any(d == dataset_id or ("@" not in d and d == name) for d in self.datasets)
 
 
 @dataclass(frozen=True)
@@ -122,6 +154,7 @@ class Policy:
     risk: str
     metrics: tuple[MetricRule, ...] = ()
     fairness: tuple[FairnessRule, ...] = ()
+    evaluation: EvaluationRule | None = None
     validation: ValidationRule | None = None
     reports: tuple[str, ...] = ()
     champion: ChampionRule | None = None
@@ -161,6 +194,7 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
         risk=p.choice(sections["risk"], "risk", RISK_LEVELS),
         metrics=p.metric_rules(sections.get("metrics")),
         fairness=p.fairness_rules(sections.get("fairness")),
+        evaluation=p.evaluation_rule(sections.get("evaluation")),
         validation=p.validation_rule(sections.get("validation")),
         reports=p.reports(sections.get("reports")),
         champion=p.champion_rule(sections.get("champion")),
@@ -297,13 +331,69 @@ class _Parser:
     def validation_rule(self, node: Node | None) -> ValidationRule | None:
         if node is None:
             return None
-        fields = self.mapping(node, "validation", allowed=("require",))
+        fields = self.mapping(node, "validation", allowed=("require", "suites", "min_checks"))
         if "require" not in fields:
             raise self.fail(
                 node, "validation", f"'require' is missing: expected {VALIDATION_REQUIREMENTS}"
             )
         require = self.choice(fields["require"], "validation.require", VALIDATION_REQUIREMENTS)
-        return ValidationRule(require, node.start_mark.line + 1)
+        suites: list[SuiteRequirement] = []
+        if "suites" in fields:
+            seq = fields["suites"]
+            if not isinstance(seq, SequenceNode) or not seq.value:
+                raise self.fail(
+                    seq, "validation.suites", "expected a non-empty list of suite names"
+                )
+            for i, item in enumerate(seq.value):
+                where = f"validation.suites[{i}]"
+                if isinstance(item, MappingNode):
+                    sub = self.mapping(item, where, allowed=("name", "digest"))
+                    if "name" not in sub:
+                        raise self.fail(item, where, "'name' is missing: the suite's name")
+                    digest = (
+                        self.text(sub["digest"], f"{where}.digest") if "digest" in sub else None
+                    )
+                    if digest is not None and not re.fullmatch(r"[0-9a-f]{8,64}", digest):
+                        raise self.fail(
+                            sub["digest"], f"{where}.digest", f"{digest!r} is not a hex digest"
+                        )
+                    suites.append(SuiteRequirement(self.text(sub["name"], f"{where}.name"), digest))
+                else:
+                    suites.append(SuiteRequirement(self.text(item, where)))
+        min_checks = 1
+        if "min_checks" in fields:
+            value = self.value(fields["min_checks"], "validation.min_checks")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise self.fail(
+                    fields["min_checks"],
+                    "validation.min_checks",
+                    f"{value!r} is not a positive integer",
+                )
+            min_checks = value
+        return ValidationRule(require, node.start_mark.line + 1, tuple(suites), min_checks)
+
+    def evaluation_rule(self, node: Node | None) -> EvaluationRule | None:
+        if node is None:
+            return None
+        fields = self.mapping(node, "evaluation", allowed=("dataset",))
+        if "dataset" not in fields:
+            raise self.fail(
+                node, "evaluation", "'dataset' is missing: the dataset (NAME or NAME@V) to accept"
+            )
+        target = fields["dataset"]
+        names = (
+            self.texts(target, "evaluation.dataset")
+            if isinstance(target, SequenceNode)
+            else (self.text(target, "evaluation.dataset"),)
+        )
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}(@[1-9][0-9]*)?", name):
+                raise self.fail(
+                    target, "evaluation.dataset", f"{name!r} is not NAME or NAME@VERSION"
+                )
+        if not names:
+            raise self.fail(target, "evaluation.dataset", "expected at least one dataset")
+        return EvaluationRule(names, node.start_mark.line + 1)
 
     def reports(self, node: Node | None) -> tuple[str, ...]:
         return () if node is None else self.texts(node, "reports")

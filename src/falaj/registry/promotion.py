@@ -20,6 +20,7 @@ from falaj.governance.authorization import Action
 from falaj.governance.context import machinery
 from falaj.lineage.graph import Node
 from falaj.registry import queries as q
+from falaj.registry.basis import stale_reason
 from falaj.registry.errors import (
     AliasNotFoundError,
     GatesFailedError,
@@ -57,6 +58,12 @@ def set_policy(service: RegistryService, name: str, text: str) -> Policy:
         latest = m.conn.execute(
             sa.select(sa.func.max(model_policies.c.revision)).where(model_policies.c.name == name)
         ).scalar_one_or_none()
+        current = current_policy(m.conn, name, required=False)
+        if current is not None and current.revision and current.text == text:
+            # the same text again (a CI job applying the policy on every push): no new
+            # revision, so the approvals given under it keep counting
+            m.details.update(revision=current.revision, risk=policy.risk, unchanged=True)
+            return _with_revision(policy, current.revision)
         revision = int(latest or 0) + 1
         m.conn.execute(
             sa.insert(model_policies).values(
@@ -106,6 +113,7 @@ class _Outside:
     datasets: dict[str, str | None]
     datasets_error: str | None
     artifact_region: str | None
+    validations: dict[str, list[Any]]
 
 
 def _run_metrics(
@@ -115,6 +123,17 @@ def _run_metrics(
         return dict(service.links.tracking().get_run(run_id).metrics), None
     except FalajError as exc:
         return None, str(exc)
+
+
+def _validation_runs(service: RegistryService, ids: list[str]) -> dict[str, list[Any]]:
+    """Every validation run (suite name, digest, check count) of each dataset, newest first."""
+    datasets = service.links.datasets()
+    if datasets is None:
+        return {}
+    try:
+        return {i: list(datasets.validations(i)) for i in ids}
+    except FalajError:
+        return {}
 
 
 def _input_datasets(
@@ -151,12 +170,14 @@ def _gather_outside(
             runs[champion.run_id] = _run_metrics(service, champion.run_id)
         datasets: dict[str, str | None] = {}
         datasets_error = None
+        validations: dict[str, list[Any]] = {}
         if policy.validation is not None:
             datasets, datasets_error = _input_datasets(service, mv.run_id)
+            validations = _validation_runs(service, sorted(datasets))
         region = None
         if policy.residency is not None:
             region = service.links.artifacts.info(mv.artifact_digest).region
-    return _Outside(runs, datasets, datasets_error, region)
+    return _Outside(runs, datasets, datasets_error, region, validations)
 
 
 def _champion(conn: Connection, mv: ModelVersion, policy: Policy) -> ModelVersion | None:
@@ -196,6 +217,7 @@ def _inputs(
         datasets_error=outside.datasets_error,
         artifact_region=outside.artifact_region,
         approvals=q.approvals_of(conn, mv.name, mv.version),
+        validations=outside.validations,
     )
 
 
@@ -296,6 +318,13 @@ def promote(
                     "at": a.created_at.isoformat(),
                 }
                 for a in q.approvals_of(m.conn, name, mv.version)
+                if stale_reason(
+                    a,
+                    policy_revision=policy.revision,
+                    model_digest=mv.artifact_digest,
+                    evidence=q.evidence_of(m.conn, name, mv.version),
+                )
+                is None  # only the approvals that counted (not stale ones) are approvers
             ],
             evidence=[
                 {

@@ -148,7 +148,20 @@ model_approvals = Table(
     Column("roles", JSON(), nullable=False),
     Column("comment", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
-    UniqueConstraint("name", "version", "approver", name="uq_model_approvals_name_version"),
+    # What the approval was given under (r0002): the policy revision in force (0: none), the
+    # version's artifact digest and how many evidence items (model cards aside) were attached.
+    # The gates count an approval only while all three still hold.
+    Column("policy_revision", Integer, nullable=True),
+    Column("model_digest", String(64), nullable=True),
+    Column("evidence_seen", Integer, nullable=True),
+    UniqueConstraint(
+        "name",
+        "version",
+        "approver",
+        "policy_revision",
+        "evidence_seen",
+        name="uq_model_approvals_basis",
+    ),
 )
 
 #: The change record of every promotion that happened (refused ones live in the audit trail).

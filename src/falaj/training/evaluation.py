@@ -178,7 +178,8 @@ def _binary_targets(
         positive_label = 1 if 1 in labels or not labels else labels[-1]
     if positive_label not in labels and len(labels) == 2:
         raise EvaluationInputError(
-            f"positive_label {positive_label!r} is not one of the classes {labels}"
+            f"positive_label {_plain(positive_label)!r} is not one of the classes "
+            f"{[_plain(v) for v in labels]}"
         )
     negatives = [v for v in labels if v != positive_label]
     ordered = [*negatives[:1], positive_label] if negatives else [0, positive_label]

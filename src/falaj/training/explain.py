@@ -3,7 +3,8 @@
 :func:`build_explainer` picks the method from the fitted model:
 
 - ``tree``: ``shap.TreeExplainer`` for tree ensembles (scikit-learn forests and boosting,
-  LightGBM, XGBoost); contributions in the model's raw output (log-odds for classifiers);
+  LightGBM, XGBoost); contributions in the unit the explainer really outputs, checked against
+  the model (``output_unit``: probability for a random forest, log-odds for boosting);
 - ``linear``: ``shap.LinearExplainer`` for linear models (log-odds for logistic regression),
   with a background sample;
 - ``permutation``: sampled-permutation Shapley values (the algorithm of SHAP's permutation
@@ -301,9 +302,48 @@ def build_explainer(
             )
             return _aggregate(values, sources, columns)
 
-        output = "log-odds" if hasattr(estimator, "predict_proba") else "raw output"
+        output = output_unit(model, bg, base_value, compute)
         return Explainer(chosen, output, columns, dtypes, compute, base_value)
     return _permutation(model, bg, columns, dtypes, sample_budget, seed)
+
+
+def output_unit(model: Any, frame: pd.DataFrame, base_value: float, compute: Any) -> str:
+    """What the explainer's contributions add up to, checked rather than assumed.
+
+    ``base value + contributions`` is compared row by row with the model's predicted
+    probability of the positive class, its log-odds, its decision function (margin) and its
+    prediction; the first that matches names the unit. (Tree SHAP explains a random forest's
+    probability but a gradient-boosting model's log-odds, so the family alone cannot tell.)
+    """
+    sample = frame.iloc[: min(len(frame), 25)]
+    total = base_value + np.asarray(compute(sample), dtype=np.float64).sum(axis=1)
+    candidates: list[tuple[str, Any]] = []
+    if hasattr(model, "predict_proba"):
+        candidates.append(("probability", lambda: np.asarray(model.predict_proba(sample))[:, -1]))
+        candidates.append(
+            (
+                "log-odds",
+                lambda: _logit(np.asarray(model.predict_proba(sample), dtype=np.float64)[:, -1]),
+            )
+        )
+    if hasattr(model, "decision_function"):
+        candidates.append(("margin", lambda: np.asarray(model.decision_function(sample))))
+    if not hasattr(model, "predict_proba"):
+        candidates.append(("prediction", lambda: np.asarray(model.predict(sample))))
+    for unit, produce in candidates:
+        try:
+            expected = np.asarray(produce(), dtype=np.float64).ravel()
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if expected.shape == total.shape and np.allclose(total, expected, rtol=1e-4, atol=1e-4):
+            return unit
+    return "raw output (not matched to the model's predictions)"
+
+
+def _logit(p: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    out: np.ndarray[Any, Any] = np.log(clipped / (1 - clipped))
+    return out
 
 
 def _xgboost(
@@ -327,8 +367,19 @@ def _xgboost(
     def compute(frame: pd.DataFrame) -> Any:
         return _aggregate(raw(frame)[:, :-1], sources, columns)
 
-    output = "log-odds" if hasattr(estimator, "predict_proba") else "raw output"
+    full = estimator if transform is None else _Chain(transform, estimator)
+    output = output_unit(full, bg, base_value, compute)
     return Explainer("tree", output, columns, dtypes, compute, base_value)
+
+
+class _Chain:
+    """A transform followed by an estimator, predicting like the Pipeline they came from."""
+
+    def __init__(self, transform: Any, estimator: Any) -> None:
+        self.transform, self.estimator = transform, estimator
+        if hasattr(estimator, "predict_proba"):
+            self.predict_proba = lambda X: estimator.predict_proba(_dense(transform.transform(X)))
+        self.predict = lambda X: estimator.predict(_dense(transform.transform(X)))
 
 
 def _permutation(

@@ -11,7 +11,7 @@ the data and logs the fitted pipeline as the parent run's ``model``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,14 +116,23 @@ def run_search(
     opener: WorkspaceOpener | None = None,
     dataset_version_id: str | None = None,
     progress: Any = None,
+    classifications: Mapping[str, Any] | None = None,
 ) -> SearchResult:
     """Run the search described by ``spec`` on ``(X, y)``; see the module docstring.
 
     ``opener`` opens the same workspace in another process (needed for the ``processes`` and
     ``ray`` executors). ``progress(n_finished, best_value)`` is called after each trial.
+    ``classifications`` (``{column: [labels]}``, a dataset version's) decide which columns may
+    be features (:mod:`falaj.training.columns`).
     """
+    from falaj.training.columns import select_features
+    from falaj.training.provenance import record_training_rows
+
     if not isinstance(X, pd.DataFrame) or X.empty:
         raise EvaluationInputError("X must be a non-empty pandas DataFrame of input columns")
+    X, selection = select_features(
+        X, classifications, use_sensitive=spec.use_sensitive, exclude=spec.exclude
+    )
     check_params(spec.family, spec.task, [*spec.space.names, *spec.fixed_params])
     target = encode_target(y, spec)
     if target.shape[0] != len(X):
@@ -139,7 +148,10 @@ def run_search(
         with ws.start_run(experiment, run_name=name, tags=tags) as parent:
             if dataset_version_id is not None:
                 parent.log_dataset(dataset_version_id, context="training")
-            parent.log_params({**_setup_params(spec), "train_rows": len(X)})
+            parent.log_params(
+                {**_setup_params(spec), "train_rows": len(X), **selection.run_params()}
+            )
+            record_training_rows(ws, parent, X)
             study.set_user_attr("parent_run_id", parent.id)
             objective = TrialObjective(
                 spec, X, target, experiment=experiment, study_name=name,
@@ -167,7 +179,21 @@ def run_search(
                 _run_workers(task, spec.n_jobs, spec.executor, ws.settings.ray_address, poll)
             reason = study.user_attrs.get(STOP_ATTR) or budget.exhausted(study) or "wall_time"
             record_stop(study, reason)
-            return _conclude(parent, study, spec, reason, X, target, preprocessor)
+            labels = _refit_labels(y, target, spec)
+            return _conclude(parent, study, spec, reason, X, labels, preprocessor)
+
+
+def _refit_labels(y: Any, target: np.ndarray[Any, Any], spec: SearchSpec) -> np.ndarray[Any, Any]:
+    """The labels the refit model learns: the original classes ('no'/'yes' stay 'no'/'yes'),
+    so it predicts them and can be evaluated on the same target column.
+
+    Trials cross-validate on the 0/1 encoding (1 = ``positive_label``). XGBoost only accepts
+    classes 0..n-1, so its refit keeps that encoding (``positive_label`` is recorded on the run).
+    """
+    if spec.task != "classification" or spec.family == "xgboost":
+        return target
+    arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    return np.asarray(pd.Series(arr).tolist(), dtype=object if arr.dtype == object else arr.dtype)
 
 
 def _open_study(storage: Any, name: str, spec: SearchSpec) -> Any:
@@ -197,6 +223,7 @@ def _setup_params(spec: SearchSpec) -> dict[str, Any]:
         "n_jobs": spec.n_jobs,
         **{f"budget.{k}": v for k, v in spec.budget.as_dict().items() if v is not None},
         **{f"fixed.{k}": v for k, v in spec.fixed_params.items()},
+        **({"positive_label": str(spec.positive_label)} if spec.task == "classification" else {}),
     }
 
 

@@ -1,9 +1,13 @@
 """Model cards: one per model version, with the sections of the Model Card Toolkit and the
 Hugging Face model card template, filled from what the workspace recorded.
 
-Sections (``CARD_SECTIONS``): model details; intended use (with out-of-scope uses); training
-data with its lineage; evaluation with intervals; fairness; explainability; limitations;
-approvals. What was not recorded is said so in the card ("not recorded"), never invented.
+Sections (``CARD_SECTIONS``): model details (with the model's inputs and their
+classifications); intended use (with out-of-scope uses); training data with its lineage;
+evaluation with intervals and the dataset it ran on; fairness; explainability; limitations (the
+stated ones and those the evidence shows: a failed fairness verdict, a warned validation, an
+in-sample evaluation, small groups, wide intervals); approvals. What was not recorded is said
+so in the card ("not recorded"), never invented. The card's evidence summary lists the evidence
+and approvals it covers, so the gates can refuse a card older than them.
 Rendered to Markdown and to self-contained HTML.
 """
 
@@ -101,11 +105,12 @@ class ModelCard:
 
 
 def _num(value: Any) -> str:
-    return (
-        f"{value:.4g}"
-        if isinstance(value, int | float) and not isinstance(value, bool)
-        else (str(value))
-    )
+    """Numbers for people: counts as integers (``1000``), measurements to 4 significant digits."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 1):
+        return str(int(value))
+    return f"{value:.4g}"
 
 
 def _latest(evidence: Sequence[Any], kind: str) -> Any:
@@ -124,26 +129,51 @@ def build_model_card(
     out_of_scope: Sequence[str] = (),
     limitations: Sequence[str] = (),
     datasets: Mapping[str, Mapping[str, Any]] | None = None,
+    inputs: Sequence[str] | None = None,
+    classifications: Mapping[str, Sequence[str]] | None = None,
 ) -> ModelCard:
     """The card of registry ``version`` from its evidence, lineage edges, approvals and run.
 
     ``datasets`` optionally describes the dataset versions in the lineage (``{id: {"rows": n,
-    "content_digest": ...}}``).
+    "content_digest": ..., "validation": "passed"}}``). ``inputs`` are the model's input
+    columns (its signature) and ``classifications`` their labels in the training data.
     """
+    facts = datasets or {}
     sections = [
-        _details(version, run),
+        _details(version, run, inputs, classifications or {}),
         _intended(intended_use, out_of_scope),
-        _training_data(lineage, datasets or {}, run),
+        _training_data(lineage, facts, run),
         _evaluation(_latest(evidence, "evaluation")),
         _fairness(_latest(evidence, "fairness")),
         _explainability(_latest(evidence, "explanation")),
-        _limitations(limitations, evidence),
+        _limitations(limitations, evidence, facts),
         _approvals(approvals),
     ]
     return ModelCard(version.name, int(version.version), sections)
 
 
-def _details(v: Any, run: Any) -> CardSection:
+def _inputs_fact(
+    inputs: Sequence[str] | None, classifications: Mapping[str, Sequence[str]], run: Any
+) -> list[tuple[str, str]]:
+    if inputs is None:
+        return [("inputs", NOT_RECORDED)]
+    listed = ", ".join(
+        f"{c} ({', '.join(classifications[c])})" if classifications.get(c) else c for c in inputs
+    )
+    facts = [("inputs", listed or NOT_RECORDED)]
+    if run is not None:
+        for key, label in (
+            ("features.use_sensitive", "sensitive inputs allowed by the spec"),
+            ("features.dropped", "columns not used as inputs"),
+        ):
+            if key in run.params:
+                facts.append((label, str(run.params[key])))
+    return facts
+
+
+def _details(
+    v: Any, run: Any, inputs: Sequence[str] | None, classifications: Mapping[str, Sequence[str]]
+) -> CardSection:
     facts = [
         ("name", str(v.name)),
         ("version", str(v.version)),
@@ -156,11 +186,14 @@ def _details(v: Any, run: Any) -> CardSection:
         ("description", v.description or NOT_RECORDED),
     ]
     if run is not None:
-        params = {k: val for k, val in run.params.items() if not k.startswith("budget.")}
+        params = {
+            k: val for k, val in run.params.items() if not k.startswith(("budget.", "features."))
+        }
         if params:
             facts.append(
                 ("parameters", ", ".join(f"{k}={val}" for k, val in sorted(params.items())))
             )
+    facts.extend(_inputs_fact(inputs, classifications, run))
     facts.extend((f"tag {k}", str(val)) for k, val in sorted(v.tags.items()))
     return CardSection("model_details", "Model details", facts, [])
 
@@ -187,7 +220,13 @@ def _training_data(
             seen.add(text)
             items.append(text)
     facts: list[tuple[str, str]] = []
-    for ds_id in sorted({e.source.id for e in lineage if e.source.kind == "dataset_version"}):
+    evaluated = {e.source.id for e in lineage if e.relation == "evaluated_on"}
+    trained = {
+        e.source.id
+        for e in lineage
+        if e.source.kind == "dataset_version" and e.relation != "evaluated_on"
+    }
+    for ds_id in sorted(trained - evaluated):
         info = datasets.get(ds_id, {})
         described = ", ".join(f"{k} {_num(v)}" for k, v in info.items()) or "in the lineage"
         facts.append((f"dataset {ds_id}", described))
@@ -205,7 +244,27 @@ def _evaluation(ev: Any) -> CardSection:
     s = ev.summary
     intervals = s.get("intervals", {})
     level = s.get("confidence")
-    facts = [("held-out rows", _num(s.get("n_samples", NOT_RECORDED)))]
+    data = s.get("dataset") if isinstance(s.get("dataset"), dict) else None
+    if data is None:
+        where = NOT_RECORDED
+    else:
+        digest = data.get("content_digest")
+        where = f"{data.get('id') or 'unregistered rows'}" + (
+            f" (content sha256:{str(digest)[:16]})" if digest else ""
+        )
+    in_sample = s.get("in_sample")
+    kind = (
+        "not recorded"
+        if in_sample is None
+        else (f"IN-SAMPLE: {s.get('in_sample_reason')}" if in_sample else "held out")
+    )
+    facts = [
+        ("evaluation dataset", where),
+        ("held out", kind),
+        ("rows", _num(s.get("n_samples", NOT_RECORDED))),
+    ]
+    if "positive_label" in s:
+        facts.append(("positive class", str(s["positive_label"])))
     for name, value in s.get("metrics", {}).items():
         lo_hi = intervals.get(name)
         ci = (
@@ -257,17 +316,43 @@ def _explainability(ev: Any) -> CardSection:
     return CardSection("explainability", "Explainability", facts, items)
 
 
-def _limitations(stated: Sequence[str], evidence: Sequence[Any]) -> CardSection:
+def _limitations(
+    stated: Sequence[str], evidence: Sequence[Any], datasets: Mapping[str, Mapping[str, Any]]
+) -> CardSection:
     items = list(stated)
     fairness = _latest(evidence, "fairness")
     if fairness is None:
         items.append("No fairness audit is recorded for this version.")
     else:
+        if fairness.summary.get("passed") is False:
+            failed = [
+                f"{t['metric']} (limit {_num(t.get('max', t.get('min')))})"
+                for t in fairness.summary.get("thresholds", [])
+            ]
+            items.append(
+                "The fairness audit FAILED its policy"
+                + (f" (thresholds: {', '.join(failed)})" if failed else "")
+                + ": sensitive features "
+                + ", ".join(fairness.summary.get("sensitive_features", []))
+                + "."
+            )
         for group in fairness.summary.get("unreliable_groups", []):
             items.append(f"Group {group} is too small for reliable fairness metrics.")
+    for ds_id, info in sorted(datasets.items()):
+        status = info.get("validation")
+        if status in ("warned", "failed"):
+            items.append(
+                f"Training data {ds_id} {status} its validation: some checks did not pass."
+            )
     evaluation = _latest(evidence, "evaluation")
     if evaluation is None:
         items.append("No held-out evaluation is recorded for this version.")
+    elif evaluation.summary.get("in_sample") is True:
+        items.append(
+            "The latest evaluation is in-sample "
+            f"({evaluation.summary.get('in_sample_reason')}): its metrics overstate how the "
+            "model does on new data."
+        )
     else:
         for name, (lo, hi) in evaluation.summary.get("intervals", {}).items():
             if (

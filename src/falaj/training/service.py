@@ -10,7 +10,7 @@ digests. Reports are tied to the version's artifact digest (``model_digest`` in 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ class ReportOutcome:
     html_digest: str
     json_digest: str
     evidence: Any
+    #: for evaluations: the data it ran on and whether it is in-sample (EvaluationData)
+    provenance: Any = None
 
     def write(self, folder: str | Path, stem: str) -> Path:
         """Write the HTML report (and JSON beside it) into ``folder``; returns the HTML path."""
@@ -76,8 +78,14 @@ class TrainingService(Service):
         preprocessor: Any = None,
         dataset_version_id: str | None = None,
         progress: Callable[[int, float | None], None] | None = None,
+        classifications: Mapping[str, Sequence[str]] | None = None,
     ) -> Any:
-        """Run a hyperparameter search (``spec``: a SearchSpec, a mapping or a YAML path)."""
+        """Run a hyperparameter search (``spec``: a SearchSpec, a mapping or a YAML path).
+
+        Column classifications (``classifications``, else those of ``dataset_version_id``)
+        decide the features: identifier and pii columns never are, sensitive ones only when the
+        spec lists them in ``use_sensitive`` (see :mod:`falaj.training.columns`).
+        """
         from falaj.training.hpo import run_search
         from falaj.training.spec import SearchSpec
 
@@ -91,6 +99,10 @@ class TrainingService(Service):
                 f"spec has type {type(spec).__name__}: expected a SearchSpec, a mapping or "
                 "a YAML path"
             )
+        if classifications is None and dataset_version_id is not None:
+            datasets = getattr(self._ws, "datasets", None)
+            if datasets is not None:
+                classifications = datasets.get(dataset_version_id).classifications
         return run_search(
             self._ws,
             spec,
@@ -102,6 +114,7 @@ class TrainingService(Service):
             opener=self._reopener(self.principal) if self._reopener is not None else None,
             dataset_version_id=dataset_version_id,
             progress=progress,
+            classifications=classifications,
         )
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -120,21 +133,30 @@ class TrainingService(Service):
         confidence: float = 0.95,
         seed: int = 0,
         trusted: bool = False,
+        dataset_version_id: str | None = None,
     ) -> ReportOutcome:
-        """Held-out metrics with intervals (and per slice) of a model version, as evidence."""
+        """Metrics with intervals (and per slice) of a model version, as evidence.
+
+        The evidence names the data (``dataset_version_id``, a registered version such as
+        ``"credit_holdout@1"`` the rows came from, else the digest of the rows) and says whether
+        it is in-sample (the model's own training data, see :mod:`falaj.training.provenance`):
+        an in-sample evaluation never satisfies a gate metric.
+        """
         from falaj.training.evaluation import evaluate_classification, evaluate_regression
+        from falaj.training.provenance import judge_evaluation_data
         from falaj.training.reports.render import evaluation_report
 
         mv, model = self._load(name, version, "evaluation", trusted)
+        positive: Any = None
+        if not isinstance(X_test, pd.DataFrame):
+            raise EvaluationInputError(f"X_test is a {type(X_test).__name__}: expected a DataFrame")
+        with machinery():  # reading the data's lineage and the run is part of the evaluation
+            provenance = judge_evaluation_data(self._ws, mv, X_test, dataset_version_id)
         frame = _slice_frame(slices, X_test)
         if task == "classification":
             proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
-            classes = list(getattr(model.raw, "classes_", [0, 1]))
-            positive = positive_label if positive_label is not None else classes[-1]
-            if positive not in classes:
-                raise EvaluationInputError(
-                    f"positive_label {positive!r} is not a class of {name} v{version}: {classes}"
-                )
+            classes = _classes(model)
+            positive = _positive(positive_label, classes, name, version)
             scores = proba[:, classes.index(positive)] if proba.ndim == 2 else proba
             result = evaluate_classification(
                 y_test,
@@ -159,10 +181,20 @@ class TrainingService(Service):
             raise EvaluationInputError(
                 f"task {task!r} is unknown: expected classification or regression"
             )
-        report = evaluation_report(result, subject=_subject(mv))
-        return self._store(
-            "evaluation", mv, result, report.html, report.data, result.evidence_summary()
+        subject = {**_subject(mv), **_data_subject(provenance)}
+        report = evaluation_report(result, subject=subject)
+        data = {**report.data, **provenance.summary_fields()}
+        summary = {**result.evidence_summary(), **provenance.summary_fields()}
+        if task == "classification":
+            summary["positive_label"] = positive
+        summary.update(self._inputs_record(mv, model))
+        edges = (
+            [(Node("dataset_version", provenance.dataset_id), "evaluated_on")]
+            if provenance.dataset_id
+            else []
         )
+        outcome = self._store("evaluation", mv, result, report.html, data, summary, edges=edges)
+        return replace(outcome, provenance=provenance)
 
     # -- fairness ------------------------------------------------------------------------------
     def audit_fairness(
@@ -177,7 +209,7 @@ class TrainingService(Service):
         min_group_size: int | None = None,
         intersections: bool = False,
         threshold: float = 0.5,
-        positive_label: Any = 1,
+        positive_label: Any = None,
         n_bootstrap: int = 500,
         confidence: float = 0.95,
         seed: int = 0,
@@ -204,11 +236,8 @@ class TrainingService(Service):
         else:
             sf = _columns(X_test, list(sensitive_features), "sensitive_features")
         proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
-        classes = list(getattr(model.raw, "classes_", [0, 1]))
-        if positive_label not in classes:
-            raise EvaluationInputError(
-                f"positive_label {positive_label!r} is not a class of {name} v{version}: {classes}"
-            )
+        classes = _classes(model)
+        positive_label = _positive(positive_label, classes, name, version)
         score = proba[:, classes.index(positive_label)] if proba.ndim == 2 else proba
         negative = next((c for c in classes if c != positive_label), 0)
         decisions = np.where(score >= threshold, positive_label, negative)
@@ -303,7 +332,10 @@ class TrainingService(Service):
             lineage = self._ws.lineage.upstream(Node("model_version", f"{name}/{mv.version}"))
             approvals = registry.approvals(name, mv.version)
             run = self._ws.tracking.get_run(mv.run_id) if mv.run_id else None
-            datasets = self._dataset_facts(lineage)
+            facts, labels = self._dataset_facts(lineage)
+            logged = self._ws.tracking.get_logged_model(mv.source_uri) if mv.source_uri else None
+        signature = getattr(logged, "signature", None) or {}
+        inputs = [str(c["name"]) for c in signature.get("inputs", [])] if signature else None
         card = build_model_card(
             mv,
             evidence=evidence,
@@ -313,7 +345,9 @@ class TrainingService(Service):
             intended_use=intended_use,
             out_of_scope=out_of_scope,
             limitations=limitations,
-            datasets=datasets,
+            datasets=facts,
+            inputs=inputs,
+            classifications=labels,
         )
         markdown = card.markdown()
         data = {**card.as_dict(), "markdown": markdown}
@@ -323,22 +357,58 @@ class TrainingService(Service):
             card,
             card.html(),
             data,
-            card.evidence_summary(markdown_digest=_sha256(markdown.encode("utf-8"))),
+            card.evidence_summary(
+                markdown_digest=_sha256(markdown.encode("utf-8")),
+                covers={
+                    "evidence": [e.id for e in evidence if e.kind != "model_card"],
+                    "approvals": [a.id for a in approvals],
+                },
+            ),
             extra=[(markdown.encode("utf-8"), "text/markdown")],
         )
         return outcome
 
-    def _dataset_facts(self, lineage: Sequence[Any]) -> dict[str, dict[str, Any]]:
-        ids = {e.source.id for e in lineage if e.source.kind == "dataset_version"}
+    def _dataset_facts(
+        self, lineage: Sequence[Any]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+        """Rows, digest and validation status of the training datasets in the lineage, and the
+        union of their column classifications."""
+        evaluated = {e.source.id for e in lineage if e.relation == "evaluated_on"}
+        ids = {
+            e.source.id
+            for e in lineage
+            if e.source.kind == "dataset_version" and e.relation != "evaluated_on"
+        } - evaluated
         datasets = self._ws.datasets
         facts: dict[str, dict[str, Any]] = {}
+        labels: dict[str, set[str]] = {}
         for ds_id in sorted(ids):
             dname, _, number = ds_id.rpartition("@")
             if not number.isdigit():
                 continue
             dv = datasets.get(dname, int(number))
-            facts[ds_id] = {"rows": dv.row_count, "content digest": dv.content_digest}
-        return facts
+            facts[ds_id] = {
+                "rows": dv.row_count,
+                "content digest": dv.content_digest,
+                "validation": datasets.validation_status(dv.id) or "never validated",
+            }
+            for column, tags in dv.classifications.items():
+                labels.setdefault(column, set()).update(tags)
+        return facts, {c: sorted(v) for c, v in labels.items()}
+
+    def _inputs_record(self, mv: Any, model: Any) -> dict[str, Any]:
+        """The model's inputs and the sensitive ones its search was allowed, for the evidence."""
+        from falaj.errors import FalajError
+
+        record: dict[str, Any] = {"inputs": list(model.input_columns or [])}
+        try:
+            with machinery():
+                params = self._ws.tracking.get_run(mv.run_id).params if mv.run_id else {}
+        except FalajError:
+            params = {}
+        if "features.use_sensitive" in params:
+            record["use_sensitive"] = str(params["features.use_sensitive"])
+        return record
 
     # -- plumbing ------------------------------------------------------------------------------
     def _load(
@@ -363,13 +433,16 @@ class TrainingService(Service):
         summary: dict[str, Any],
         *,
         extra: Sequence[tuple[bytes, str]] = (),
+        edges: Sequence[tuple[Node, str]] = (),
     ) -> ReportOutcome:
-        """Store the report and attach it as evidence, with the judgment's audit event: one unit
-        of work (the artifacts' index rows, the evidence row and every audit event commit
-        together or not at all)."""
+        """Store the report and attach it as evidence, with the judgment's audit event and the
+        lineage of the data it judged on: one unit of work (the artifacts' index rows, the
+        evidence row, the edges and every audit event commit together or not at all)."""
+        from falaj.lineage.graph import record_edge
         from falaj.training.reports.html import dumps
 
         artifacts = self._ws.artifacts
+        target = Node("model_version", f"{mv.name}/{mv.version}")
         with machinery(), self.store.unit_of_work():
             html_info = artifacts.put_bytes(html.encode("utf-8"), media_type="text/html")
             json_info = artifacts.put_bytes(
@@ -386,18 +459,17 @@ class TrainingService(Service):
             evidence = self._ws.registry.attach_evidence(
                 mv.name, mv.version, kind, summary=summary, artifact_digest=html_info.digest
             )
-            self.audit(
-                _ACTIONS[kind],
-                "model_version",
-                f"{mv.name}/{mv.version}",
-                details={
-                    "kind": kind,
-                    "model_digest": mv.artifact_digest,
-                    "html_digest": html_info.digest,
-                    "json_digest": json_info.digest,
-                },
-                authorized=True,
-            )
+            details = {
+                "kind": kind,
+                "model_digest": mv.artifact_digest,
+                "html_digest": html_info.digest,
+                "json_digest": json_info.digest,
+            }
+            with self.mutation(
+                _ACTIONS[kind], "model_version", target.id, details=details, authorized=True
+            ) as m:
+                for source, relation in edges:  # dataset_version -> model_version
+                    record_edge(m.conn, source, target, relation, m.actor.principal)
         return ReportOutcome(kind, result, html, data, html_info.digest, json_info.digest, evidence)
 
 
@@ -414,6 +486,38 @@ def _sha256(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def _classes(model: Any) -> list[Any]:
+    """The model's classes as plain Python values (``1``, ``'yes'``; never ``np.int64(1)``)."""
+    raw = list(getattr(model.raw, "classes_", [0, 1]))
+    return [c.item() if isinstance(c, np.generic) else c for c in raw]
+
+
+def _positive(label: Any, classes: list[Any], name: str, version: int) -> Any:
+    """``label`` (default: the model's last class) as one of ``classes``, or a clear error."""
+    if label is None:
+        return classes[-1]
+    plain = label.item() if isinstance(label, np.generic) else label
+    if plain not in classes:
+        raise EvaluationInputError(
+            f"positive_label {plain!r} is not a class of {name} v{version}: expected one of "
+            f"{classes}"
+        )
+    return plain
+
+
+def _data_subject(provenance: Any) -> dict[str, Any]:
+    name = provenance.dataset_id or "unregistered rows"
+    verdict = (
+        f"IN-SAMPLE ({provenance.reason}): does not count for the gates"
+        if provenance.in_sample
+        else "held out"
+    )
+    return {
+        "data": f"{name} ({provenance.rows} rows, sha256:{provenance.content_digest[:12]})",
+        "held out": verdict,
+    }
 
 
 def _subject(mv: Any) -> dict[str, Any]:

@@ -12,6 +12,8 @@ space:
   learning_rate: {type: log, low: 0.01, high: 0.3}
 budget: {max_trials: 20, wall_time_s: 120, cpu_seconds: 300}
 trusted_model: false        # true to log a Pipeline holding LightGBM/XGBoost objects
+use_sensitive: []           # sensitive columns allowed as features (recorded in the evidence)
+exclude: []                 # further columns that are not features
 parallel: {n_jobs: 2, executor: threads}     # threads | processes | ray
 pruner: {n_startup_trials: 3}
 """
@@ -49,6 +51,8 @@ _KEYS = {
     "positive_label",
     "refit",
     "trusted_model",
+    "use_sensitive",
+    "exclude",
 }
 
 
@@ -77,6 +81,8 @@ class SearchSpec:
     positive_label: Any = 1
     refit: bool = True
     trusted_model: bool = False
+    use_sensitive: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -159,6 +165,8 @@ class SearchSpec:
             positive_label=data.get("positive_label", 1),
             refit=bool(data.get("refit", True)),
             trusted_model=_flag(data.get("trusted_model", False), "trusted_model"),
+            use_sensitive=_names(data.get("use_sensitive"), "use_sensitive"),
+            exclude=_names(data.get("exclude"), "exclude"),
         )
 
     @classmethod
@@ -204,6 +212,8 @@ class SearchSpec:
             "positive_label": self.positive_label,
             "refit": self.refit,
             "trusted_model": self.trusted_model,
+            "use_sensitive": list(self.use_sensitive),
+            "exclude": list(self.exclude),
         }
 
 
@@ -212,3 +222,12 @@ def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise SearchSpaceError(f"search {name}={value!r}: expected true or false")
     return value
+
+
+def _names(value: Any, name: str) -> tuple[str, ...]:
+    """A list of column names (absent: none)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise SearchSpaceError(f"search {name}={value!r}: expected a list of column names")
+    return tuple(value)

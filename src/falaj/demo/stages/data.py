@@ -1,4 +1,5 @@
-"""Stage "data": ingest, profile and validate the German credit data; catch a corrupted batch.
+"""Stage "data": ingest, profile and validate the German credit data (an empty suite is
+refused); catch a corrupted batch, whose quarantined and good rows keep its classifications.
 
 Puts in ``ctx.results``: ``dataset_name`` ("german_credit"), ``dataset_version`` (its
 ``name@version`` id, the reference version later stages train on), ``batch_version`` (the
@@ -10,8 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.table import Table
 
+from falaj.data.errors import ExpectationFileError
 from falaj.data.sources import CsvSource
 from falaj.data.suites import builtin_suite
 from falaj.demo.sample_data import german_credit_path
@@ -43,6 +46,10 @@ def run(ctx: DemoContext) -> None:
     ctx.say(f"sensitive columns: {', '.join(version.columns_labelled('sensitive'))}")
     _show_profile(ctx, datasets.profile(version.id))
 
+    try:
+        datasets.validate(version.id, {"suite": "looks-fine"}, policy="fail")
+    except ExpectationFileError as exc:
+        ctx.say(f"[yellow]refused[/]: {escape(str(exc))}")
     suite = builtin_suite(NAME)
     result = datasets.validate(version.id, suite, policy="fail")
     ctx.say(
@@ -51,7 +58,9 @@ def run(ctx: DemoContext) -> None:
     )
 
     batch = corrupted_batch(datasets.load(version.id))
-    incoming = datasets.register(f"{NAME}_batch", batch, description="a corrupted new batch")
+    incoming = datasets.register(
+        f"{NAME}_batch", batch, description="a corrupted new batch", derived_from=version.id
+    )
     ctx.say(
         f"a new batch arrives as {incoming.id} ({incoming.row_count} rows), corrupted on purpose"
     )
@@ -60,8 +69,10 @@ def run(ctx: DemoContext) -> None:
     ctx.say(
         f"policy quarantine: [green]{len(checked.valid)} good[/] + [red]{len(checked.quarantined)} "
         f"bad[/] = {len(checked.valid) + len(checked.quarantined)} rows; bad rows kept in "
-        f"{checked.quarantine_version_id}"
+        f"{checked.quarantine_version_id}, good rows stored as {checked.valid_version_id}"
     )
+    kept = datasets.get(str(checked.quarantine_version_id)).columns_labelled("sensitive")
+    ctx.say(f"  both inherit the classifications of {incoming.id}: sensitive {', '.join(kept)}")
     reasons = Counter(
         reason.split(":")[0]
         for cell in checked.quarantined["_falaj_reason"]

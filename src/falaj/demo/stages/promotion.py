@@ -1,6 +1,8 @@
-"""Stage: promotion gates. A policy with justified thresholds, gates failing for lack of
-approval, self-approval refused, a second principal approves, gates pass, promotion to
-``champion`` with its change record, and "which version was champion at time T?".
+"""Stage: promotion gates. A policy with justified thresholds and a required validation suite,
+gates failing for lack of approval, an in-sample evaluation refused by the metric gate,
+self-approval refused, a second principal approves, a new policy revision makes that approval
+stale until given again, the model card refreshed, gates pass, promotion to ``champion`` with
+its change record, and "which version was champion at time T?".
 
 Reads ``ctx.results["candidate_version"]`` (the training stage's version, with its evaluation,
 fairness and model card evidence) or falls back to ``ctx.results["registered_version"]``.
@@ -41,17 +43,22 @@ fairness:                  # the same limits as the training stage's fairness au
 """
 
 
-def _policy(region: str, kinds: set[str], *, has_inputs: bool) -> str:
+def _policy(region: str, kinds: set[str], *, suite: str | None, min_auc: float = 0.60) -> str:
     text = (
         "# credit-risk promotion policy, owned by the credit risk committee\n"
         "risk: high\n"
-        "metrics:\n"
-        "  roc_auc: {min: 0.60}   # the committee's stated minimum for an automated score\n"
+        "metrics:                 # from a held-out evaluation (an in-sample one never counts)\n"
+        f"  roc_auc: {{min: {min_auc:.2f}}}   # the committee's minimum for an automated score\n"
     )
     if "fairness" in kinds:
         text += FAIRNESS
-    if has_inputs:
-        text += "validation: {require: passed}   # every input dataset passed its suite\n"
+    if suite is not None:
+        text += (
+            "validation:              # every input dataset passed this suite\n"
+            "  require: passed\n"
+            f"  suites: [{suite}]\n"
+            "  min_checks: 5          # an empty or token suite cannot satisfy it\n"
+        )
     reports = [k for k in ("evaluation", "fairness", "model_card") if k in kinds]
     if reports:
         text += f"reports: [{', '.join(reports)}]\n"
@@ -98,22 +105,49 @@ def _show(ctx: DemoContext, report: GateReport) -> None:
             ctx.say(f"justification for {c.name}: {c.justification}")
 
 
-def run(ctx: DemoContext) -> None:
+def _input_suite(ctx: DemoContext, run_id: str) -> str | None:
+    """The suite the run's input datasets were validated with (None: no recorded input)."""
+    inputs = ctx.ws.lineage.upstream(Node("run", run_id), max_depth=1)
+    ids = sorted({e.source.id for e in inputs if e.source.kind == "dataset_version"})
+    runs = [r for i in ids for r in ctx.ws.datasets.validations(i)]
+    return runs[0].suite_name if runs else None
+
+
+def _set_policy(ctx: DemoContext, version: int, min_auc: float) -> None:
     ws = ctx.ws
-    version = int(ctx.results.get("candidate_version") or ctx.results["registered_version"])
-    _bootstrap_champion(ctx, version)
     kinds = {e.kind for e in ws.registry.evidence(MODEL, version)}
-    run_id = ws.registry.get_version(MODEL, version).run_id
-    inputs = ws.lineage.upstream(Node("run", run_id), max_depth=1)
-    has_inputs = any(e.source.kind == "dataset_version" for e in inputs)
+    suite = _input_suite(ctx, ws.registry.get_version(MODEL, version).run_id)
     policy = ws.registry.set_policy(
-        MODEL, _policy(ws.settings.region, kinds, has_inputs=has_inputs)
+        MODEL, _policy(ws.settings.region, kinds, suite=suite, min_auc=min_auc)
     )
     ctx.say(f"policy revision {policy.revision} for {MODEL} (risk {policy.risk}):")
     for line in policy.text.splitlines():
         ctx.console.print(f"    [dim]{escape(line)}[/]", highlight=False)
 
+
+def _refuse_in_sample(ctx: DemoContext) -> None:
+    """The training stage's shortcut version: evaluated only on its training rows."""
+    shortcut = ctx.results.get("in_sample_version")
+    if not shortcut:
+        return
+    ws = ctx.ws
+    report = ws.registry.check_gates(MODEL, int(shortcut))
+    metric = next(c for c in report.conditions if c.kind == "metric")
+    ctx.say(
+        f"gate of the shortcut v{shortcut}: {metric.name} "
+        + ("[green]PASS[/]" if metric.passed else "[red]FAIL[/]")
+        + f": {escape(metric.evidence)}"
+    )
+    ws.registry.archive(MODEL, int(shortcut), reason="in-sample evidence only; not a candidate")
+
+
+def run(ctx: DemoContext) -> None:
+    ws = ctx.ws
+    version = int(ctx.results.get("candidate_version") or ctx.results["registered_version"])
+    _bootstrap_champion(ctx, version)
+    _set_policy(ctx, version, 0.60)
     _show(ctx, ws.registry.check_gates(MODEL, version))
+    _refuse_in_sample(ctx)
 
     creator = ws.registry.get_version(MODEL, version).created_by
     me = ws.as_principal(Principal(creator, roles=frozenset({"risk-approver"})))
@@ -123,9 +157,29 @@ def run(ctx: DemoContext) -> None:
         ctx.say(f"[yellow]refused[/]: {escape(str(exc))}")
 
     bob = ws.as_principal(Principal("bob", roles=frozenset({"risk-approver"})))
+    kinds = {e.kind for e in ws.registry.evidence(MODEL, version)}
     reviewed = ", ".join(sorted(kinds)) or "run metrics"
     approval = bob.registry.approve(MODEL, version, comment=f"Reviewed the evidence: {reviewed}")
-    ctx.say(f"approved by {approval.approver} ({', '.join(approval.roles)}): {approval.comment}")
+    ctx.say(
+        f"approved by {approval.approver} ({', '.join(approval.roles)}) under policy revision "
+        f"{approval.policy_revision}: {approval.comment}"
+    )
+
+    ctx.say("the committee raises the ROC AUC minimum: a new policy revision")
+    _set_policy(ctx, version, 0.65)
+    stale = next(
+        c for c in ws.registry.check_gates(MODEL, version).conditions if c.kind == "approvals"
+    )
+    ctx.say(
+        "approvals "
+        + ("[green]PASS[/]" if stale.passed else "[red]FAIL[/]")
+        + f": {escape(stale.evidence)}"
+    )
+    again = bob.registry.approve(
+        MODEL, version, comment=f"Re-reviewed under the revised policy: {reviewed}"
+    )
+    ctx.say(f"approved again by {again.approver} under policy revision {again.policy_revision}")
+    _refresh_card(ctx, version)
 
     report = ws.registry.check_gates(MODEL, version)
     _show(ctx, report)
@@ -149,13 +203,13 @@ def run(ctx: DemoContext) -> None:
         f"{f'v{earlier}' if earlier else 'none'}; and now? "
         f"v{ws.registry.alias_at(MODEL, 'champion', utcnow())}"
     )
-    _refresh_card(ctx, version)
     ctx.results["champion_version"] = record.version
     ctx.results["promotion_id"] = record.id
 
 
 def _refresh_card(ctx: DemoContext, version: int) -> None:
-    """The card written before the approval said "none yet": write it again with it."""
+    """The card written before the approval said "none yet": write it again with it (the
+    gates refuse a card older than the latest approval)."""
     from pathlib import Path
 
     from falaj.demo.stages.training import CARD
