@@ -74,6 +74,21 @@ def _parse_positive_int(value: Any) -> int:
     return number
 
 
+def _parse_modules(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("expected module names separated by commas")
+    out = []
+    for item in items:
+        name = item.strip() if isinstance(item, str) else ""
+        if not name or not all(part.isidentifier() for part in name.split(".")):
+            raise ValueError("expected dotted module names separated by commas (my_pkg.steps)")
+        out.append(name)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class SettingField:
     """One declared setting: its parser and a one-line description for ``falaj info``."""
@@ -99,6 +114,11 @@ FIELDS: dict[str, SettingField] = {
         SettingField("ray_address", _parse_optional_str, "Ray cluster address (ray://...)"),
         SettingField("redis_url", _parse_optional_str, "Redis URL for the online store"),
         SettingField("tracking_batch_size", _parse_positive_int, "rows per tracking flush"),
+        SettingField(
+            "step_modules",
+            _parse_modules,
+            "modules whose plain functions YAML pipeline specs may use (comma-separated)",
+        ),
     )
 }
 
@@ -120,6 +140,7 @@ class Settings:
     ray_address: str | None = None
     redis_url: str | None = None
     tracking_batch_size: int = 1000
+    step_modules: tuple[str, ...] = ()
     #: where each value came from: "default", a file path, an env var name, or "argument".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

@@ -38,6 +38,7 @@ __all__ = [
     "PermissionDeniedError",
     "PolicyViolationError",
     "SchemaError",
+    "preview",
 ]
 
 
@@ -114,3 +115,27 @@ class ExecutionError(FalajError):
     """User code (a pipeline step, a trial, a model) failed while Falaj ran it."""
 
     exit_code = 10
+
+
+def preview(value: object, limit: int = 80) -> str:
+    """A bounded ``repr`` of ``value``: how user input is quoted in an error message.
+
+    Large or hostile input (a 5 MB string, a billion-laughs structure, deep nesting) is never
+    echoed in full: nesting, items and characters are cut (``reprlib``), and the result is at most
+    about ``limit`` characters, saying how long a cut string was.
+    """
+    import reprlib
+
+    shower = reprlib.Repr()
+    shower.maxlevel = 3
+    shower.maxstring = shower.maxother = max(limit, 10)
+    shower.maxlist = shower.maxtuple = shower.maxdict = shower.maxset = 6
+    try:
+        text = shower.repr(value)
+    except (RecursionError, ValueError):
+        text = f"<{type(value).__name__}>"
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    if isinstance(value, str | bytes) and len(value) > limit:
+        text += f" ({len(value):,} {'characters' if isinstance(value, str) else 'bytes'})"
+    return text

@@ -57,14 +57,6 @@ def _frame(ws: Workspace, data: Path | None, dataset: str | None) -> pd.DataFram
     raise InvalidInputError(f"--data {data}: expected a .csv or .parquet file")
 
 
-def _yaml_problem(exc: Exception) -> str:
-    """A YAML parse error in one line: what is wrong and where."""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{problem}{where}"
-
-
 def _split(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series[Any]]:
     from falaj.errors import InvalidInputError
 
@@ -272,20 +264,19 @@ def fairness(
     as_json: bool = _JSON,
 ) -> None:
     """Fairness audit; verdict only under a --policy (no hidden thresholds)."""
-    import yaml
-
     from falaj.errors import InvalidInputError, NotFoundError
+    from falaj.yamlsafe import load_yaml, read_yaml_file
 
     policy_doc = None
     if policy is not None:
         if not policy.is_file():
             raise NotFoundError(f"--policy {policy} does not exist or is not a file")
+        label = f"--policy {policy}"
         try:
-            policy_doc = yaml.safe_load(policy.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InvalidInputError(
-                f"--policy {policy} is not valid YAML: {_yaml_problem(exc)}"
-            ) from exc
+            text = read_yaml_file(policy, source=label, error=InvalidInputError)
+        except FileNotFoundError:
+            raise NotFoundError(f"--policy {policy} does not exist or is not a file") from None
+        policy_doc = load_yaml(text, source=label, error=InvalidInputError)
         if policy_doc is None:
             raise InvalidInputError(
                 f"--policy {policy} is empty: expected min_group_size and thresholds"

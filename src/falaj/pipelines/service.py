@@ -163,7 +163,7 @@ class PipelineService(Service):
         """
         if not isinstance(run_key, str) or not run_key or len(run_key) > 300:
             raise InvalidInputError(f"run_key {run_key!r} is invalid; expected 1-300 characters")
-        pipe = load_pipeline(source, params)
+        pipe = load_pipeline(source, params, allowed_modules=self.context.settings.step_modules)
         pipe.node(step)
         run_id = self._run_for_key(pipe, run_key)
         run = self.get_run(run_id)
@@ -356,7 +356,9 @@ class PipelineService(Service):
         if isinstance(pipeline, PipelineDef):
             return pipeline.build(**check_params(params))
         if isinstance(pipeline, str):
-            return load_pipeline(pipeline, params)
+            return load_pipeline(
+                pipeline, params, allowed_modules=self.context.settings.step_modules
+            )
         raise InvalidInputError(
             f"pipeline {pipeline!r} is invalid; expected a Pipeline, a @pipeline function, a "
             "YAML path or 'module:attr'"
@@ -370,7 +372,9 @@ class PipelineService(Service):
                 f"pipeline run {run.id} was started from an in-memory Pipeline; pass "
                 "pipeline=... to resume it"
             )
-        return load_pipeline(run.source, run.params)
+        return load_pipeline(
+            run.source, run.params, allowed_modules=self.context.settings.step_modules
+        )
 
     @staticmethod
     def _completed(run: PipelineRun, pipe: Pipeline) -> dict[str, StepRun]:

@@ -164,26 +164,17 @@ class SearchSpec:
     @classmethod
     def from_yaml(cls, path: str | Path) -> tuple[SearchSpec, dict[str, Any]]:
         """The spec in a YAML file, and the whole document (dataset, target... for the CLI)."""
-        import yaml
+        from falaj.yamlsafe import load_yaml, read_yaml_file
 
         source = Path(path)
+        label = f"search spec file {source}"
         try:
-            doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+            text = read_yaml_file(source, source=label, error=SearchSpaceError)
         except FileNotFoundError:
             from falaj.errors import NotFoundError
 
             raise NotFoundError(f"search spec file {source} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SearchSpaceError(
-                f"search spec file {source} cannot be read: expected a YAML text file ({exc})"
-            ) from exc
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise SearchSpaceError(
-                f"search spec file {source} is not valid YAML: {problem}{where}"
-            ) from exc
+        doc = load_yaml(text, source=label, error=SearchSpaceError)
         if not isinstance(doc, dict):
             raise SearchSpaceError(f"search spec file {source} must hold a mapping")
         return cls.from_dict(doc), doc
