@@ -34,14 +34,16 @@ def test_os_system_in_uses_is_refused_and_runs_nothing(ws: Workspace, tmp_path: 
 def test_standard_library_modules_are_refused_before_import(tmp_path: Path, uses: str) -> None:
     import sys
 
-    with pytest.raises(PipelineDefinitionError, match="may only use functions decorated with @step"):
+    with pytest.raises(
+        PipelineDefinitionError, match="may only use functions decorated with @step"
+    ):
         load_spec(_spec(tmp_path, uses))
     assert "antigravity" not in sys.modules  # importing it would open a web browser
 
 
 def test_a_plain_function_reached_through_a_step_module_is_refused(tmp_path: Path) -> None:
     # sample_steps imports json; json.loads is callable but not a @step and not allowed.
-    with pytest.raises(PipelineDefinitionError, match="is not a @step.*which is empty"):
+    with pytest.raises(PipelineDefinitionError, match=r"is not a @step.*which is empty"):
         load_spec(_spec(tmp_path, f"{MOD}:json.loads"))
     with pytest.raises(PipelineDefinitionError, match="is not a @step"):
         load_spec(_spec(tmp_path, f"{MOD}:_bump"))
@@ -63,9 +65,11 @@ def test_step_modules_setting_reaches_the_pipeline_service(tmp_path: Path) -> No
     spec.write_text(
         f"name: plain\nsteps:\n  s: {{uses: '{MOD}:_bump', params: {{counter: '{counter}'}}}}\n"
     )
-    with Workspace.init(tmp_path / "closed") as ws:
-        with pytest.raises(PipelineDefinitionError, match="is not a @step"):
-            ws.pipelines.run(str(spec))
+    with (
+        Workspace.init(tmp_path / "closed") as ws,
+        pytest.raises(PipelineDefinitionError, match="is not a @step"),
+    ):
+        ws.pipelines.run(str(spec))
     assert not counter.exists()
     with Workspace.init(tmp_path / "open", step_modules="tests.unit.pipelines") as ws:
         assert ws.settings.step_modules == ("tests.unit.pipelines",)

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def laughs(levels: int = 9, width: int = 9) -> str:
     """A flow list whose last item stands for width**levels strings (1-2 KB of text)."""
-    items = ['&a0 [' + ", ".join(['"lol"'] * width) + "]"]
+    items = ["&a0 [" + ", ".join(['"lol"'] * width) + "]"]
     for n in range(1, levels):
         items.append(f"&a{n} [" + ", ".join([f"*a{n - 1}"] * width) + "]")
     return "[" + ", ".join(items) + "]"
@@ -93,10 +93,10 @@ def test_50000_levels_of_nesting_are_refused_without_recursion_error(
     assert len(out.message) < 600
 
 
-@pytest.mark.parametrize("reader", ["expectation suite", "pipeline spec params", "HPO search space"])
-def test_a_file_over_the_size_cap_is_refused_before_it_is_read(
-    tmp_path: Path, reader: str
-) -> None:
+@pytest.mark.parametrize(
+    "reader", ["expectation suite", "pipeline spec params", "HPO search space"]
+)
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path: Path, reader: str) -> None:
     payload = '"' + "x" * (5 * 1024 * 1024) + '"'
     out = _attack(tmp_path, reader, payload)
     assert out.raised(READERS[reader][3]), out
