@@ -38,7 +38,6 @@ __all__ = [
     "PermissionDeniedError",
     "PolicyViolationError",
     "SchemaError",
-    "preview",
 ]
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from falaj.artifacts.objects import ObjectStore
 from falaj.artifacts.service import ArtifactService
-from falaj.config import Settings, render_toml
+from falaj.config import Settings, write_config
 from falaj.errors import AlreadyExistsError, NotFoundError
 from falaj.governance.audit import AuditLog, record_event
 from falaj.governance.authorization import Authorizer, LocalOwnerPolicy
@@ -82,7 +82,7 @@ class Workspace:
         home.mkdir(parents=True, exist_ok=True)
         if not marker.exists():
             keys = tuple(k for k in _INIT_KEYS if k in settings)
-            marker.write_text(render_toml(resolved, keys), encoding="utf-8")
+            write_config(marker, resolved, keys)
             resolved = Settings.load(home=home, **settings)
         ws = cls._connect(resolved, principal, auto_upgrade=True)
         try:
@@ -141,7 +141,7 @@ class Workspace:
         auto_upgrade: bool,
         authorizer: Authorizer | None = None,
     ) -> Workspace:
-        store = MetadataStore.connect(settings.metadata_url, auto_upgrade=auto_upgrade)
+        store = MetadataStore.connect(settings.metadata_dsn, auto_upgrade=auto_upgrade)
         try:
             objects = ObjectStore(settings.artifacts_url)
         except BaseException:

@@ -23,7 +23,7 @@ def _store(ctx: typer.Context) -> MetadataStore:
     settings = Settings.load(config_file=st.config, **overrides)
     if settings.is_embedded:
         settings.home.mkdir(parents=True, exist_ok=True)
-    return MetadataStore.unchecked(settings.metadata_url)
+    return MetadataStore.unchecked(settings.metadata_dsn)
 
 
 @app.command("upgrade")
