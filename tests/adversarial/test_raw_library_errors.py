@@ -27,10 +27,10 @@ def _falaj(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("bad", ["a\x00b", "caf\udcff"])
 def test_unstorable_description_is_refused_at_the_call(any_ws: Workspace, bad: str) -> None:
     frame = pd.DataFrame({"x": [1, 2]})
-    with pytest.raises(InvalidInputError, match="description .* is invalid: it holds"):
+    with pytest.raises(InvalidInputError, match=r"description .* is invalid: it holds"):
         any_ws.datasets.register("d", frame, description=bad)
     assert any_ws.datasets.latest_versions() == []
-    with pytest.raises(InvalidInputError, match="description .* is invalid: it holds"):
+    with pytest.raises(InvalidInputError, match=r"description .* is invalid: it holds"):
         any_ws.registry.set_model_description("m", bad)
     version = any_ws.datasets.register("d", frame, description="fine")  # the backend still works
     assert version.description == "fine"
@@ -54,7 +54,9 @@ def test_non_utf8_header_is_a_format_error_not_backend_unavailable(tmp_path: Pat
     assert out.returncode == 2, out.stderr  # input mistake, not 9 (backend unavailable)
     assert "is not utf-8 text" in out.stderr and "--encoding latin-1" in out.stderr
     assert "Traceback" not in out.stderr
-    ok = _falaj("--home", str(home), "data", "register", "towns", str(path), "--encoding", "latin-1")
+    ok = _falaj(
+        "--home", str(home), "data", "register", "towns", str(path), "--encoding", "latin-1"
+    )
     assert ok.returncode == 0, ok.stderr
     with Workspace.open(home) as ws:
         assert list(ws.datasets.load("towns").columns) == ["nom", "ville_é"]
