@@ -172,7 +172,7 @@ def _check(
                         f"{where(event)}: alias *{preview(event.anchor, 40)} refers to a "
                         "collection that contains it; expected a document without cycles"
                     )
-                count, depth = sizes.get(event.anchor, (1, 0))
+                count, depth = sizes.get(event.anchor or "", (1, 0))
                 total += count
                 reach = len(stack) + depth
             elif isinstance(event, events.CollectionStartEvent):

@@ -95,7 +95,7 @@ def _in_list(column: Any, values: list[str], dialect: str) -> ColumnElement[bool
         array = sa.bindparam(None, values, type_=ARRAY(sa.Text()))
         return column == sa.any_(array)  # type: ignore[no-any-return]
     if dialect == "sqlite":
-        items = sa.select(sa.column("value")).select_from(
+        items: sa.Select[Any] = sa.select(sa.column("value")).select_from(
             sa.func.json_each(sa.bindparam(None, json.dumps(values), type_=sa.Text()))
         )
         return column.in_(items)  # type: ignore[no-any-return]
