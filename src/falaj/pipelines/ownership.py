@@ -102,9 +102,11 @@ class Heartbeat:
     """A daemon thread calling ``beat()`` every ``interval`` seconds until the block ends.
 
     While the block runs, :func:`driving` reports ``run_id`` as executed by this process.
+    ``interval=None`` registers the run without beating (an in-memory database, whose single
+    shared connection another thread must not use, and that no other process can see).
     """
 
-    def __init__(self, run_id: str, beat: Callable[[], None], interval: float) -> None:
+    def __init__(self, run_id: str, beat: Callable[[], None], interval: float | None) -> None:
         self._run_id = run_id
         self._beat = beat
         self._interval = interval
@@ -112,6 +114,8 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._loop, name="falaj-heartbeat", daemon=True)
 
     def _loop(self) -> None:
+        if self._interval is None:  # nobody else can see this database: nothing to tell
+            return
         while not self._stop.wait(self._interval):
             try:
                 self._beat()

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
 
 from falaj.artifacts.service import ArtifactService
 from falaj.errors import ConflictError, InvalidInputError
@@ -224,7 +225,9 @@ class PipelineService(Service):
             on_event=on_event,
         )
         try:
-            with Heartbeat(run_id, lambda: self._beat(run_id), self.heartbeat_interval):
+            shared = not isinstance(self.store.engine.pool, StaticPool)
+            interval = self.heartbeat_interval if shared else None
+            with Heartbeat(run_id, lambda: self._beat(run_id), interval):
                 runner.run()
         except BaseException as exc:
             self._finish(run_id, FAILED, f"interrupted: {type(exc).__name__}: {exc}")
