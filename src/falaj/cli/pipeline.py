@@ -199,7 +199,9 @@ def resume_cmd(
     executor: str = typer.Option("local", help="local | processes | ray"),
     workers: int = typer.Option(4, min=1),
     force: bool = typer.Option(
-        False, "--force", help="Also resume a run left RUNNING by a process that died."
+        False,
+        "--force",
+        help="Also resume a run left RUNNING by a process that died (refused while it lives).",
     ),
 ) -> None:
     """Resume a failed run from its failed step, reusing the steps that succeeded."""
