@@ -129,12 +129,18 @@ def preview(value: object, limit: int = 80) -> str:
     shower.maxlevel = 3
     shower.maxstring = shower.maxother = max(limit, 10)
     shower.maxlist = shower.maxtuple = shower.maxdict = shower.maxset = 6
+    original = value
+    for base in (list, dict, tuple):  # reprlib shortens only the exact built-in types
+        if isinstance(value, base) and type(value) is not base:
+            value = base(value)
+            break
     try:
         text = shower.repr(value)
     except (RecursionError, ValueError):
         text = f"<{type(value).__name__}>"
     if len(text) > limit:
         text = text[:limit] + "..."
-    if isinstance(value, str | bytes) and len(value) > limit:
-        text += f" ({len(value):,} {'characters' if isinstance(value, str) else 'bytes'})"
+    if isinstance(original, str | bytes) and len(original) > limit:
+        kind = "characters" if isinstance(original, str) else "bytes"
+        text += f" ({len(original):,} {kind})"
     return text

@@ -176,7 +176,9 @@ def _load_yaml(text: str, source: str) -> Any:
 
     from falaj.yamlsafe import load_yaml
 
-    class Loader(yaml.SafeLoader):
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+    class Loader(base):  # type: ignore[misc]
         pass
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from falaj.errors import preview
 from falaj.training.budget import Budget
 from falaj.training.errors import SearchSpaceError
 from falaj.training.estimators import FAMILIES, Device, Task
@@ -104,7 +105,9 @@ class SearchSpec:
                 f"search executor {self.executor!r} is unknown: expected one of {EXECUTORS}"
             )
         if not isinstance(self.fixed_params, dict):
-            raise SearchSpaceError(f"search fixed_params={self.fixed_params!r}: expected a mapping")
+            raise SearchSpaceError(
+                f"search fixed_params={preview(self.fixed_params)}: expected a mapping"
+            )
         overlap = sorted(set(self.fixed_params) & set(self.space.names))
         if overlap:
             raise SearchSpaceError(
@@ -118,7 +121,7 @@ class SearchSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSpec:
         if not isinstance(data, Mapping):
-            raise SearchSpaceError(f"search spec is {data!r}: expected a mapping")
+            raise SearchSpaceError(f"search spec is {preview(data)}: expected a mapping")
         extra = sorted(set(data) - _KEYS - _CLI_KEYS)
         if extra:
             raise SearchSpaceError(
@@ -131,11 +134,13 @@ class SearchSpec:
         pruner = data.get("pruner") or {}
         if not isinstance(parallel, Mapping) or set(parallel) - {"n_jobs", "executor"}:
             raise SearchSpaceError(
-                f"search parallel={parallel!r}: expected {{n_jobs: int, executor: threads|"
+                f"search parallel={preview(parallel)}: expected {{n_jobs: int, executor: threads|"
                 "processes|ray}"
             )
         if not isinstance(pruner, Mapping) or set(pruner) - {"n_startup_trials"}:
-            raise SearchSpaceError(f"search pruner={pruner!r}: expected {{n_startup_trials: int}}")
+            raise SearchSpaceError(
+                f"search pruner={preview(pruner)}: expected {{n_startup_trials: int}}"
+            )
         return cls(
             family=str(data["family"]),
             space=SearchSpace.from_dict(data["space"]),
