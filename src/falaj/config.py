@@ -1,14 +1,23 @@
 """Immutable settings, resolved in layers: defaults < ``falaj.toml`` < ``FALAJ_*`` env < arguments.
 
 The TOML file is found at the explicit ``config_file`` argument, else ``$FALAJ_CONFIG``, else
-``<home>/falaj.toml`` (when it exists). Every key is declared once in :data:`FIELDS`; an unknown key
-or a malformed value is a :class:`~falaj.errors.ConfigError` that names the key and its source.
+``<home>/falaj.toml`` (when it exists). Secrets (a password in ``db_url``...) live outside it:
+in ``falaj.secrets.toml`` next to it (mode 0600, read after it), or as ``${ENV_VAR}`` references
+inside a value, expanded at load. A config file that other users can read and that holds a
+secret gets a warning. The repr of :class:`Settings` and ``metadata_url`` mask passwords;
+``metadata_dsn`` is the one accessor holding the real connection string.
+
+Every key is declared once in :data:`FIELDS`; an unknown key or a malformed value is a
+:class:`~falaj.errors.ConfigError` that names the key and its source.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,8 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from falaj.errors import ConfigError
+from falaj.redact import has_secret, redact
 
-__all__ = ["FIELDS", "SettingField", "Settings"]
+__all__ = ["FIELDS", "SECRETS_FILE", "SettingField", "Settings", "write_config"]
+
+_log = logging.getLogger(__name__)
+
+#: settings whose values may carry credentials (URL user-info, tokens)
+SECRET_FIELDS = ("db_url", "artifact_uri", "redis_url", "ray_address")
+#: the file next to falaj.toml holding secrets, mode 0600
+SECRETS_FILE = "falaj.secrets.toml"
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 ENV_PREFIX = "FALAJ_"
 #: Environment variables that start with FALAJ_ but are not settings.
@@ -74,6 +92,21 @@ def _parse_positive_int(value: Any) -> int:
     return number
 
 
+def _parse_modules(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("expected module names separated by commas")
+    out = []
+    for item in items:
+        name = item.strip() if isinstance(item, str) else ""
+        if not name or not all(part.isidentifier() for part in name.split(".")):
+            raise ValueError("expected dotted module names separated by commas (my_pkg.steps)")
+        out.append(name)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class SettingField:
     """One declared setting: its parser and a one-line description for ``falaj info``."""
@@ -99,6 +132,11 @@ FIELDS: dict[str, SettingField] = {
         SettingField("ray_address", _parse_optional_str, "Ray cluster address (ray://...)"),
         SettingField("redis_url", _parse_optional_str, "Redis URL for the online store"),
         SettingField("tracking_batch_size", _parse_positive_int, "rows per tracking flush"),
+        SettingField(
+            "step_modules",
+            _parse_modules,
+            "modules whose plain functions YAML pipeline specs may use (comma-separated)",
+        ),
     )
 }
 
@@ -120,13 +158,27 @@ class Settings:
     ray_address: str | None = None
     redis_url: str | None = None
     tracking_batch_size: int = 1000
+    step_modules: tuple[str, ...] = ()
     #: where each value came from: "default", a file path, an env var name, or "argument".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    #: the values as written, for settings that hold ``${ENV_VAR}`` references
+    references: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={redact(repr(getattr(self, name)))}" for name in FIELDS if name != "home"
+        )
+        return f"Settings(home={str(self.home)!r}, {shown})"
+
+    @property
+    def metadata_dsn(self) -> str:
+        """The metadata DB connection string, password included: connect with it, never print."""
+        return self.db_url or f"sqlite:///{self.home / 'falaj.db'}"
 
     @property
     def metadata_url(self) -> str:
-        """The effective metadata DB URL (SQLite inside ``home`` unless set)."""
-        return self.db_url or f"sqlite:///{self.home / 'falaj.db'}"
+        """The effective metadata DB URL with any password masked (safe to show)."""
+        return redact(self.metadata_dsn)
 
     @property
     def artifacts_url(self) -> str:
@@ -140,16 +192,18 @@ class Settings:
     @property
     def is_embedded(self) -> bool:
         """True when the metadata DB is SQLite (the laptop default)."""
-        return self.metadata_url.startswith("sqlite")
+        return self.metadata_dsn.startswith("sqlite")
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with ``overrides`` applied as explicit arguments (validated)."""
         values = {name: getattr(self, name) for name in FIELDS}
         sources = dict(self.sources)
+        references = {k: v for k, v in self.references.items() if k not in overrides}
         for key, raw in overrides.items():
             values[key] = _parse_field(key, raw, "argument")
             sources[key] = "argument"
-        return Settings(**values, sources=sources)
+        references.update(_expand_references(values, sources, os.environ))
+        return Settings(**values, sources=sources, references=references)
 
     @classmethod
     def load(
@@ -173,17 +227,28 @@ class Settings:
         # The file location depends on home, which env or arguments may set.
         home = arg_values.get("home", env_values.get("home", values["home"]))
         path = _config_file_path(config_file, environ, home)
-        if path is not None:
-            for key, value in _read_toml(path).items():
+        secrets = (path.parent if path is not None else home) / SECRETS_FILE
+        for file in (path, secrets if secrets.is_file() else None):
+            if file is None:
+                continue
+            read = _read_toml(file)
+            if file is secrets and set(read) - set(SECRET_FIELDS):
+                raise ConfigError(
+                    f"{file} holds {sorted(set(read) - set(SECRET_FIELDS))}; a secrets file "
+                    f"holds only {', '.join(SECRET_FIELDS)}"
+                )
+            _warn_if_exposed(file, read)
+            for key, value in read.items():
                 values[key] = value
-                sources[key] = str(path)
+                sources[key] = str(file)
         for key, value in env_values.items():
             values[key] = value
             sources[key] = FIELDS[key].env_var
         for key, value in arg_values.items():
             values[key] = value
             sources[key] = "argument"
-        return cls(**values, sources=sources)
+        references = _expand_references(values, sources, environ)
+        return cls(**values, sources=sources, references=references)
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name in FIELDS}
@@ -251,6 +316,93 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return out
 
 
+def _expand_references(
+    values: dict[str, Any], sources: Mapping[str, str], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """Replace ``${ENV_VAR}`` in secret-bearing values (in place); returns the raw values."""
+    raw: dict[str, str] = {}
+    for key in SECRET_FIELDS:
+        value = values.get(key)
+        if not isinstance(value, str) or not _REFERENCE.search(value):
+            continue
+
+        def lookup(match: re.Match[str], key: str = key) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise ConfigError(
+                    f"setting {key!r} from {sources.get(key, 'argument')} refers to environment "
+                    f"variable {name}, which is not set"
+                )
+            return environ[name]
+
+        raw[key] = value
+        values[key] = _REFERENCE.sub(lookup, value)
+    return raw
+
+
+def _warn_if_exposed(path: Path, values: Mapping[str, Any]) -> None:
+    """Warn when a file other users can read holds a secret."""
+    exposed = [k for k, v in values.items() if isinstance(v, str) and has_secret(v)]
+    if not exposed:
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        _log.warning(
+            "config file %s (mode %04o) is readable by other users and holds a secret in %s; "
+            "run `chmod 600 %s`, or write the secret as an environment variable reference "
+            "(e.g. postgresql://user:${PGPASSWORD}@host/db)",
+            path,
+            mode,
+            ", ".join(exposed),
+            path,
+        )
+
+
+def write_config(marker: Path, settings: Settings, keys: tuple[str, ...]) -> None:
+    """Write ``keys`` of ``settings`` to ``marker`` (falaj.toml); secrets go to a 0600 file.
+
+    A value holding a password is written to ``falaj.secrets.toml`` next to ``marker`` (created
+    with mode 0600) and only shown, masked, in a comment of ``falaj.toml``. A value written
+    with ``${ENV_VAR}`` references stays a reference: nothing secret is stored at all.
+    """
+    public = settings
+    plain: list[str] = []
+    secret: list[str] = []
+    notes: list[str] = []
+    for key in keys:
+        value = public.references.get(key, getattr(public, key))
+        if key in SECRET_FIELDS and isinstance(value, str) and has_secret(value):
+            secret.append(key)
+            notes.append(f"# {key} = {_toml_value(redact(value))}   (in {SECRETS_FILE}, mode 0600)")
+        else:
+            plain.append(key)
+    text = render_toml(public, tuple(plain))
+    if notes:
+        text += "\n".join(notes) + "\n"
+    if secret:
+        lines = ["# Falaj secrets: keep this file private (mode 0600)."]
+        for key in secret:
+            value = public.references.get(key, getattr(public, key))
+            lines.append(f"{key} = {_toml_value(value)}")
+        path = marker.parent / SECRETS_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write("\n".join(lines) + "\n")
+    marker.write_text(text, encoding="utf-8")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return '"' + ",".join(value) + '"'
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def render_toml(settings: Settings, keys: tuple[str, ...]) -> str:
     """TOML text for ``keys`` of ``settings`` (used by ``Workspace.init``)."""
     lines = ["# Falaj workspace settings. Environment FALAJ_* variables override these."]
@@ -258,6 +410,6 @@ def render_toml(settings: Settings, keys: tuple[str, ...]) -> str:
         value = getattr(settings, key)
         if value is None:
             continue
-        text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-        lines.append(f'{key} = "{text}"' if not isinstance(value, int) else f"{key} = {value}")
+        value = settings.references.get(key, value)
+        lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"

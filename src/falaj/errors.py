@@ -114,3 +114,33 @@ class ExecutionError(FalajError):
     """User code (a pipeline step, a trial, a model) failed while Falaj ran it."""
 
     exit_code = 10
+
+
+def preview(value: object, limit: int = 80) -> str:
+    """A bounded ``repr`` of ``value``: how user input is quoted in an error message.
+
+    Large or hostile input (a 5 MB string, a billion-laughs structure, deep nesting) is never
+    echoed in full: nesting, items and characters are cut (``reprlib``), and the result is at most
+    about ``limit`` characters, saying how long a cut string was.
+    """
+    import reprlib
+
+    shower = reprlib.Repr()
+    shower.maxlevel = 3
+    shower.maxstring = shower.maxother = max(limit, 10)
+    shower.maxlist = shower.maxtuple = shower.maxdict = shower.maxset = 6
+    original = value
+    for base in (list, dict, tuple):  # reprlib shortens only the exact built-in types
+        if isinstance(value, base) and type(value) is not base:
+            value = base(value)
+            break
+    try:
+        text = shower.repr(value)
+    except (RecursionError, ValueError):
+        text = f"<{type(value).__name__}>"
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    if isinstance(original, str | bytes) and len(original) > limit:
+        kind = "characters" if isinstance(original, str) else "bytes"
+        text += f" ({len(original):,} {kind})"
+    return text

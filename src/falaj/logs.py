@@ -1,4 +1,7 @@
-"""Structured logging: human-readable text or one JSON object per line (``log_format``)."""
+"""Structured logging: human-readable text or one JSON object per line (``log_format``).
+
+Both formats mask passwords in URLs (:func:`falaj.redact.redact`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import logging
 from typing import Any
 
 from falaj.governance.context import current_request_id
+from falaj.redact import redact
 
 __all__ = ["JsonFormatter", "configure_logging"]
 
@@ -30,7 +34,14 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str)
+        return redact(json.dumps(payload, default=str))
+
+
+class _RedactingFormatter(logging.Formatter):
+    """The text format, with passwords in URLs masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
@@ -43,6 +54,6 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.propagate = False

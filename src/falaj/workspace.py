@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from falaj.artifacts.objects import ObjectStore
 from falaj.artifacts.service import ArtifactService
-from falaj.config import Settings, render_toml
+from falaj.config import Settings, write_config
 from falaj.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from falaj.governance.audit import Actor, record_event
 from falaj.governance.audit_log import AuditLog
@@ -92,7 +92,7 @@ class Workspace:
         home.mkdir(parents=True, exist_ok=True)
         if not marker.exists():
             keys = tuple(k for k in _INIT_KEYS if k in settings)
-            marker.write_text(render_toml(resolved, keys), encoding="utf-8")
+            write_config(marker, resolved, keys)
             resolved = Settings.load(home=home, **settings)
         ws = cls._connect(resolved, principal, auto_upgrade=True)
         try:
@@ -151,7 +151,7 @@ class Workspace:
         auto_upgrade: bool,
         authorizer: Authorizer | None = None,
     ) -> Workspace:
-        store = MetadataStore.connect(settings.metadata_url, auto_upgrade=auto_upgrade)
+        store = MetadataStore.connect(settings.metadata_dsn, auto_upgrade=auto_upgrade)
         try:
             objects = ObjectStore(settings.artifacts_url)
         except BaseException:

@@ -17,6 +17,9 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
     for shown in (
         "flipped one bit of a stored object: the read is refused",
         "restored the byte: store check ok=True",
+        "billion-laughs YAML file: refused",
+        "a spec with 'uses: os:system': refused",
+        "rewriting an audit event with INSERT OR REPLACE: refused",
         "third run with seed=8: ingest cached, validate cached, train succeeded",
         "step fetch needed 2 attempts (a transient outage, retried)",
         "once the target existed: SUCCEEDED; reused fetch, score; ran publish",

@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         from rich.markup import escape  # messages hold [lists] that are not markup
 
+        from falaj.redact import redact  # no message shows a password, whoever wrote it
+
         err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True
         )
         sys.exit(exc.exit_code)

@@ -50,9 +50,14 @@ def register(
         [], "--column-type", help="CSV: COLUMN=ARROW_TYPE (e.g. zip=string); repeatable."
     ),
     description: str | None = typer.Option(None, help="What this version is."),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="CSV: the file's text encoding (default utf-8; e.g. latin-1)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Store a file, URI or query result as a dataset version (same content: same version)."""
+    import dataclasses
+
     from falaj.data.sources import CsvSource, SqlSource, source_from_uri
     from falaj.errors import InvalidInputError
 
@@ -61,17 +66,20 @@ def register(
     if sql is not None:
         if not url:
             raise InvalidInputError("--sql needs --url (a SQLAlchemy URL such as postgresql://...)")
-        if column_type:
-            raise InvalidInputError("--column-type applies to CSV sources only, not to --sql")
+        if column_type or encoding:
+            flag = "--column-type" if column_type else "--encoding"
+            raise InvalidInputError(f"{flag} applies to CSV sources only, not to --sql")
         data: Any = SqlSource(sql, url)
     else:
         assert source is not None
         data = source_from_uri(source)
+        if (column_type or encoding) and not isinstance(data, CsvSource):
+            raise InvalidInputError("--column-type and --encoding apply to CSV sources only")
         if column_type:
-            if not isinstance(data, CsvSource):
-                raise InvalidInputError("--column-type applies to CSV sources only")
             types = {k: v[0] for k, v in _parse_pairs(column_type, "--column-type").items()}
-            data = CsvSource(data.uri, delimiter=data.delimiter, column_types=types)
+            data = dataclasses.replace(data, column_types=types)
+        if encoding:
+            data = dataclasses.replace(data, encoding=encoding)
     labels = _parse_pairs(classify, "--classify") or None
     with open_workspace(ctx) as ws:
         version = ws.datasets.register(name, data, classifications=labels, description=description)

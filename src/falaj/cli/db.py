@@ -23,7 +23,7 @@ def _store(ctx: typer.Context) -> MetadataStore:
     settings = Settings.load(config_file=st.config, **overrides)
     if settings.is_embedded:
         settings.home.mkdir(parents=True, exist_ok=True)
-    return MetadataStore.unchecked(settings.metadata_url)
+    return MetadataStore.unchecked(settings.metadata_dsn)
 
 
 @app.command("upgrade")
@@ -60,3 +60,19 @@ def current(ctx: typer.Context) -> None:
     console.print(f"expected: {', '.join(sorted(want))}")
     if have != want:
         raise typer.Exit(1)
+
+
+@app.command("owner-sql")
+def owner_sql(
+    app_role: str = typer.Option(..., "--app-role", help="Role the application connects as."),
+    owner_role: str = typer.Option("falaj_owner", "--owner-role", help="NOLOGIN table owner."),
+    schema: str = typer.Option("public", "--schema", help="Schema holding Falaj's tables."),
+) -> None:
+    """Print SQL giving Falaj's PostgreSQL tables an owner separate from the application role.
+
+    The application role then cannot drop or disable the audit ledger's triggers, nor UPDATE,
+    DELETE or TRUNCATE audit_events. Run the SQL once as a superuser; see docs/architecture.md.
+    """
+    from falaj.store.roles import owner_role_sql
+
+    typer.echo(owner_role_sql(app_role=app_role, owner_role=owner_role, schema=schema), nl=False)

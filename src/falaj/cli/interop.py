@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from falaj.cli.common import console, open_workspace, print_json
+from falaj.redact import redact
 
 app = typer.Typer(help="Import from peer tools (MLflow).", no_args_is_help=True)
 
@@ -47,7 +48,7 @@ def mlflow_(
     if as_json:
         print_json(report.as_dict())
         return
-    table = Table("imported", "count", title=f"MLflow import from {tracking_uri}")
+    table = Table("imported", "count", title=f"MLflow import from {redact(tracking_uri)}")
     for label, value in (
         ("experiments", report.experiments),
         ("runs (new)", report.runs_imported),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from falaj.cli.common import console, err_console, open_workspace, print_json
+from falaj.cli.common import console, err_console, open_workspace, print_json, state
 
 if TYPE_CHECKING:
     from falaj.pipelines.records import PipelineRun, StepRun
@@ -199,7 +199,9 @@ def resume_cmd(
     executor: str = typer.Option("local", help="local | processes | ray"),
     workers: int = typer.Option(4, min=1),
     force: bool = typer.Option(
-        False, "--force", help="Also resume a run left RUNNING by a process that died."
+        False,
+        "--force",
+        help="Also resume a run left RUNNING by a process that died (refused while it lives).",
     ),
 ) -> None:
     """Resume a failed run from its failed step, reusing the steps that succeeded."""
@@ -284,6 +286,7 @@ def show_cmd(
 
 @app.command("export")
 def export_cmd(
+    ctx: typer.Context,
     source: str = typer.Argument(..., help="YAML spec path or module:attr of a @pipeline."),
     to: str = typer.Option(..., "--to", help="airflow | kubeflow"),
     output: Path = typer.Option(..., "--output", "-o", help="File to write."),
@@ -297,10 +300,14 @@ def export_cmd(
 ) -> None:
     """Export a pipeline as an Airflow DAG file or a Kubeflow Pipelines spec."""
     _importable_cwd()
+    from falaj.config import Settings
     from falaj.errors import InvalidInputError
     from falaj.pipelines.spec import load_pipeline
 
-    pipe = load_pipeline(source, parse_params(param))
+    st = state(ctx)
+    overrides: dict[str, Any] = {} if st.home is None else {"home": st.home}
+    modules = Settings.load(config_file=st.config, **overrides).step_modules
+    pipe = load_pipeline(source, parse_params(param), allowed_modules=modules)
     if to == "airflow":
         from falaj.pipelines.exporters.airflow import export_airflow
 

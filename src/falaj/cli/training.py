@@ -84,14 +84,6 @@ def _label(value: str | None, y: Any) -> Any:
     return value
 
 
-def _yaml_problem(exc: Exception) -> str:
-    """A YAML parse error in one line: what is wrong and where."""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{problem}{where}"
-
-
 def _split(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series[Any]]:
     from falaj.errors import InvalidInputError
 
@@ -315,10 +307,9 @@ def fairness(
     Exits 8 when the verdict is FAILED (--fail-on alert, the default); --fail-on warning also
     when a group is below min_group_size (unreliable); --fail-on never always exits 0.
     """
-    import yaml
-
     from falaj.cli.fail_on import check_fail_on, exit_for
     from falaj.errors import InvalidInputError, NotFoundError
+    from falaj.yamlsafe import load_yaml, read_yaml_file
 
     check_fail_on(fail_on)
 
@@ -326,12 +317,12 @@ def fairness(
     if policy is not None:
         if not policy.is_file():
             raise NotFoundError(f"--policy {policy} does not exist or is not a file")
+        label = f"--policy {policy}"
         try:
-            policy_doc = yaml.safe_load(policy.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InvalidInputError(
-                f"--policy {policy} is not valid YAML: {_yaml_problem(exc)}"
-            ) from exc
+            text = read_yaml_file(policy, source=label, error=InvalidInputError)
+        except FileNotFoundError:
+            raise NotFoundError(f"--policy {policy} does not exist or is not a file") from None
+        policy_doc = load_yaml(text, source=label, error=InvalidInputError)
         if policy_doc is None:
             raise InvalidInputError(
                 f"--policy {policy} is empty: expected min_group_size and thresholds"

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from falaj.cli.common import console, open_workspace, print_json, state
+from falaj.redact import redact
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +41,7 @@ def init(
     with Workspace.init(path, **options) as ws:
         console.print(f"[green]created[/] workspace {ws.id} in {ws.home}")
         console.print(f"  metadata  {ws.store.url}")
-        console.print(f"  artifacts {ws.settings.artifacts_url}")
+        console.print(f"  artifacts {redact(ws.settings.artifacts_url)}")
         console.print(f"  region    {ws.settings.region}")
 
 
@@ -61,7 +62,7 @@ def info(
             "home": str(ws.home),
             "metadata": ws.store.url,
             "schema": ", ".join(sorted(ws.store.revision())),
-            "artifacts": ws.settings.artifacts_url,
+            "artifacts": redact(ws.settings.artifacts_url),
             "region": ws.settings.region,
             "principal": str(ws.principal),
             "audit events": str(ws.audit.count()),

@@ -32,6 +32,7 @@ from typing import Any
 
 from falaj.data.errors import ExpectationFileError
 from falaj.data.row_expr import parse_expression
+from falaj.errors import preview
 
 __all__ = ["TYPES", "ColumnSpec", "Freshness", "RowCheck", "Suite", "load_suite"]
 
@@ -122,16 +123,16 @@ class Suite:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Suite:
+        from falaj.yamlsafe import read_yaml_file
+
         file = Path(path)
         try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
+            text = read_yaml_file(
+                file, source=f"expectation file {file}", error=ExpectationFileError
+            )
+        except FileNotFoundError:
             raise ExpectationFileError(
-                f"expectation file {file} cannot be read: {exc.strerror}"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise ExpectationFileError(
-                f"expectation file {file} is not UTF-8 text (byte {exc.start}: {exc.reason})"
+                f"expectation file {file} cannot be read: No such file or directory"
             ) from None
         return cls.from_yaml(text, source=str(file))
 
@@ -173,7 +174,11 @@ class _LineList(list[Any], _Lines):
 def _load_yaml(text: str, source: str) -> Any:
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    from falaj.yamlsafe import load_yaml
+
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+    class Loader(base):  # type: ignore[misc]
         pass
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:
@@ -183,7 +188,8 @@ def _load_yaml(text: str, source: str) -> Any:
             key = loader.construct_object(key_node, deep=True)
             if key in out:
                 raise ExpectationFileError(
-                    f"{source}, line {key_node.start_mark.line + 1}: key {key!r} appears twice"
+                    f"{source}, line {key_node.start_mark.line + 1}: key {preview(key)} "
+                    "appears twice"
                 )
             out[key] = loader.construct_object(value_node, deep=True)
             out.lines[key] = value_node.start_mark.line + 1
@@ -197,16 +203,7 @@ def _load_yaml(text: str, source: str) -> Any:
 
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
-    try:
-        return yaml.load(text, Loader=Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        raise ExpectationFileError(
-            f"{source}, {where}: not valid YAML: {exc.problem or exc.context}"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ExpectationFileError(f"{source}: not valid YAML: {exc}") from None
+    return load_yaml(text, source=source, loader=Loader, error=ExpectationFileError)
 
 
 class _Builder:
@@ -222,7 +219,7 @@ class _Builder:
 
     def mapping(self, value: Any, parent: Any, key: Any, path: str) -> dict[Any, Any]:
         if not isinstance(value, dict):
-            raise self.fail(parent, key, path, f"expected a mapping, got {value!r}")
+            raise self.fail(parent, key, path, f"expected a mapping, got {preview(value)}")
         return value
 
     def known(self, data: dict[Any, Any], allowed: tuple[str, ...], path: str) -> None:
@@ -249,7 +246,7 @@ class _Builder:
         columns = tuple(self.column(str(k), v, columns_raw) for k, v in columns_raw.items())
         checks_raw = data.get("checks", [])
         if not isinstance(checks_raw, list):
-            raise self.fail(data, "checks", "checks", f"expected a list, got {checks_raw!r}")
+            raise self.fail(data, "checks", "checks", f"expected a list, got {preview(checks_raw)}")
         checks = tuple(self.check(i, c, checks_raw) for i, c in enumerate(checks_raw))
         lo, hi = self.row_count(data)
         strict = data.get("strict", False)
@@ -297,7 +294,9 @@ class _Builder:
             raise self.fail(spec, "max", f"{path}.max", f"{hi!r} is below min {lo!r}")
         allowed = spec.get("in")
         if allowed is not None and not isinstance(allowed, list):
-            raise self.fail(spec, "in", f"{path}.in", f"expected a list of values, got {allowed!r}")
+            raise self.fail(
+                spec, "in", f"{path}.in", f"expected a list of values, got {preview(allowed)}"
+            )
         regex = spec.get("regex")
         if regex is not None:
             try:

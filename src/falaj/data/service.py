@@ -30,6 +30,7 @@ from falaj.governance.service import Service, ServiceContext
 from falaj.lineage.graph import Node, record_edge
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import utcnow
+from falaj.textcheck import check_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,10 +75,7 @@ class DatasetService(Service):
         chunks). ``derived_from`` names the dataset version (``"name@3"``) this one was made from.
         """
         check_name(name)
-        if description is not None and not isinstance(description, str):
-            raise InvalidInputError(
-                f"description {description!r} is invalid: expected text or None"
-            )
+        check_text("description", description)
         source = _as_source(data)
         # Authorized before any byte is stored: a refused principal leaves nothing behind.
         actor = self.authorize(Action.DATASET_REGISTER, "dataset", name)

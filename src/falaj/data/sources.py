@@ -100,6 +100,8 @@ class CsvSource:
 
     Column types are inferred from the first block; pin them with ``column_types`` (Arrow type
     names such as ``"int64"``, ``"string"``, ``"timestamp[s]"``) when a column changes later.
+    The file is decoded as ``encoding`` (default UTF-8; e.g. ``"latin-1"``, ``"cp1252"``): text
+    that does not decode is refused with a hint, never stored as a binary column.
     """
 
     uri: str
@@ -107,6 +109,7 @@ class CsvSource:
     column_types: dict[str, str] = field(default_factory=dict)
     storage_options: dict[str, Any] = field(default_factory=dict)
     block_size: int = _CSV_BLOCK_BYTES
+    encoding: str = "utf-8"
     kind: str = field(default="csv", init=False)
 
     def describe(self) -> dict[str, Any]:
@@ -127,11 +130,12 @@ class CsvSource:
                 "(expected Arrow type names such as 'int64', 'double', 'string')"
             ) from None
         masked = mask_uri(self.uri)
+        encoding = _check_encoding(self.encoding)
         with _open_uri(self.uri, self.storage_options) as fh:
             try:
                 reader = pacsv.open_csv(
                     fh,
-                    read_options=pacsv.ReadOptions(block_size=self.block_size),
+                    read_options=pacsv.ReadOptions(block_size=self.block_size, encoding=encoding),
                     parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
                     convert_options=pacsv.ConvertOptions(column_types=types),
                 )
@@ -141,6 +145,7 @@ class CsvSource:
                         f"column_types names column(s) {unknown} that CSV source {masked} does "
                         f"not have (columns: {reader.schema.names})"
                     )
+                _refuse_undecoded(reader.schema, types, masked, encoding)
                 yielded = False
                 for batch in reader:
                     yielded = True
@@ -155,6 +160,45 @@ class CsvSource:
                     else ""
                 )
                 raise SourceFormatError(f"CSV source {masked} does not parse: {exc}{hint}") from exc
+            except UnicodeDecodeError as exc:  # a header that is not valid in ``encoding``
+                raise SourceFormatError(
+                    f"CSV source {masked} is not {encoding} text (byte {exc.start} of a block: "
+                    f"{exc.reason}); pass the file's encoding, e.g. encoding='latin-1' "
+                    "(CLI: --encoding latin-1)"
+                ) from exc
+
+
+def _check_encoding(encoding: object) -> str:
+    import codecs
+
+    if not isinstance(encoding, str) or not encoding:
+        raise InvalidInputError(f"encoding {encoding!r} is invalid: expected e.g. 'utf-8'")
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InvalidInputError(
+            f"encoding {encoding[:40]!r} is unknown: expected a Python codec name such as "
+            "'utf-8', 'latin-1' or 'cp1252'"
+        ) from None
+
+
+def _refuse_undecoded(
+    schema: pa.Schema, pinned: dict[str, pa.DataType], masked: str, encoding: str
+) -> None:
+    """Arrow reads text that is not valid UTF-8 as binary: say so instead of storing bytes."""
+    import pyarrow as pa
+
+    binary = [
+        f.name
+        for f in schema
+        if f.name not in pinned and (pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type))
+    ]
+    if binary:
+        raise SourceFormatError(
+            f"CSV source {masked}: column(s) {binary[:10]} hold text that is not valid "
+            f"{encoding}; pass the file's encoding, e.g. encoding='latin-1' (CLI: --encoding "
+            "latin-1), or pin the column as binary with column_types"
+        )
 
 
 @dataclass(frozen=True)

@@ -379,7 +379,8 @@ def _convert_model(
     ws: ImportTarget, client: Any, mv: Any, run_id: str, model_name: str, trust: bool, tmp: Path
 ) -> LoggedModel:
     import mlflow
-    import yaml
+
+    from falaj.yamlsafe import load_yaml, read_yaml_file
 
     target = tmp / f"model-{mv.name}-{mv.version}".replace("/", "_")
     try:
@@ -387,7 +388,7 @@ def _convert_model(
         if source.startswith("models:/m-"):  # MLflow 3: a logged model, found through tracking
             source = client.get_logged_model(source[len("models:/") :]).artifact_location
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(target)))
-        spec = yaml.safe_load((local / "MLmodel").read_text(encoding="utf-8"))
+        spec = load_yaml(read_yaml_file(local / "MLmodel"), source=f"{mv.source}/MLmodel")
     except (OSError, FalajError, Exception) as exc:
         raise _Skip(f"cannot download its model from {mv.source!r} ({exc})") from exc
     flavors: dict[str, Any] = spec.get("flavors") or {}

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from falaj.errors import preview
 from falaj.pipelines.errors import (
     PipelineCycleError,
     PipelineDefinitionError,
@@ -217,21 +218,51 @@ class _Builder:
 
 
 def _contains_handle(value: Any) -> bool:
-    if isinstance(value, OutputHandle):
-        return True
-    if isinstance(value, list | tuple | set):
-        return any(_contains_handle(v) for v in value)
-    if isinstance(value, dict):
-        return any(_contains_handle(v) for v in value.values())
+    """True when an OutputHandle sits anywhere inside ``value``.
+
+    Iterative, and each container is visited once (by identity): a deep structure cannot exhaust
+    the stack, and a structure that shares sub-lists (what YAML aliases build) costs its number of
+    distinct containers, not its exponential expansion.
+    """
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, OutputHandle):
+            return True
+        if isinstance(item, list | tuple | set | dict):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
     return False
 
 
+MAX_PARAM_VALUES = 1_000_000
+"""A step parameter holds at most this many values, counting shared sub-lists once per use."""
+
+
 def _json_param(value: Any, step_name: str, arg: str) -> Any:
+    count, stack = 0, [value]
+    while stack:  # bounded walk: a structure sharing sub-lists may expand exponentially
+        item = stack.pop()
+        count += 1
+        if count > MAX_PARAM_VALUES:
+            raise PipelineDefinitionError(
+                f"step {step_name!r}: parameter {arg!r} holds more than {MAX_PARAM_VALUES:,} "
+                "values (shared or nested lists counted in full); pass large data as a step "
+                "input or a dataset instead"
+            )
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set):
+            stack.extend(item)
     try:
         return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise PipelineDefinitionError(
-            f"step {step_name!r}: parameter {arg!r}={value!r} is not JSON-serializable ({exc}); "
+            f"step {step_name!r}: parameter {arg!r}={preview(value)} is not JSON-serializable "
+            f"({preview(str(exc), 120)}); "
             "parameters are recorded and hashed for caching, so pass plain values"
         ) from None
 

@@ -68,6 +68,10 @@ class PipelineRun:
     started_at: dt.datetime
     ended_at: dt.datetime | None
     steps: list[StepRun] = field(default_factory=list)
+    #: the process executing the run and its last heartbeat (None before it started one)
+    owner_host: str | None = None
+    owner_pid: int | None = None
+    heartbeat_at: dt.datetime | None = None
 
     def latest(self, step: str) -> StepRun | None:
         """The newest step run of ``step`` in this pipeline run."""

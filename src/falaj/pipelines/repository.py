@@ -77,6 +77,9 @@ def read_pipeline_run(conn: Connection, row: Any, *, with_steps: bool = True) ->
         started_at=m["started_at"],
         ended_at=m["ended_at"],
         steps=steps,
+        owner_host=m["owner_host"],
+        owner_pid=m["owner_pid"],
+        heartbeat_at=m["heartbeat_at"],
     )
 
 

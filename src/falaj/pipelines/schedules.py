@@ -103,7 +103,9 @@ class ScheduleService(Service):
         if not isinstance(name, str) or not name or len(name) > 200:
             raise InvalidInputError(f"schedule name {name!r} is invalid; expected 1-200 chars")
         _check_cron(cron)
-        load_pipeline(source, params)  # fail now, not at 3 a.m.
+        load_pipeline(  # fail now, not at 3 a.m.
+            source, params, allowed_modules=self.context.settings.step_modules
+        )
         row = {
             "id": new_id(),
             "name": name,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
 
 from falaj.artifacts.service import ArtifactService
 from falaj.errors import ConflictError, InvalidInputError
@@ -25,6 +27,7 @@ from falaj.pipelines.errors import (
 from falaj.pipelines.executors.base import Executor
 from falaj.pipelines.graph import Pipeline, PipelineDef
 from falaj.pipelines.materializers import unmaterialize
+from falaj.pipelines.ownership import Heartbeat, RunOwner, driving, liveness, this_process
 from falaj.pipelines.recorder import StepRecorder
 from falaj.pipelines.records import (
     FAILED,
@@ -52,6 +55,13 @@ ExecutorLike = Executor | str | None
 
 class PipelineService(Service):
     """Run pipelines, record step runs with lineage, serve cached steps, resume failures."""
+
+    #: the time source of heartbeats and owner checks (tests inject a fake clock)
+    clock: Callable[[], dt.datetime] = staticmethod(utcnow)
+    #: seconds between heartbeats of a running pipeline
+    heartbeat_interval: float = 10.0
+    #: a heartbeat older than this means the owner on another host is gone
+    stale_after: dt.timedelta = dt.timedelta(seconds=60)
 
     def __init__(
         self,
@@ -139,10 +149,13 @@ class PipelineService(Service):
                 f"pipeline run {run_id} is a run of pipeline {run.pipeline!r}; pipeline "
                 f"{pipe.name!r} cannot resume it"
             )
+        if run.status == RUNNING:
+            self._refuse_live_owner(run)
         reuse = self._completed(run, pipe)
         runner_executor, owned = self._executor(executor)
         try:
             with self.mutation("pipeline.run.resume", "pipeline_run", run_id) as m:
+                self._claim(m.conn, run)
                 repo.set_run_status(m.conn, run_id, RUNNING, error=None, ended=False)
             self._drive(pipe, run_id, runner_executor, use_cache, reuse, None, on_event)
         finally:
@@ -168,7 +181,7 @@ class PipelineService(Service):
         """
         if not isinstance(run_key, str) or not run_key or len(run_key) > 300:
             raise InvalidInputError(f"run_key {run_key!r} is invalid; expected 1-300 characters")
-        pipe = load_pipeline(source, params)
+        pipe = load_pipeline(source, params, allowed_modules=self.context.settings.step_modules)
         pipe.node(step)
         run_id = self._run_for_key(pipe, run_key)
         run = self.get_run(run_id)
@@ -182,6 +195,11 @@ class PipelineService(Service):
         runner_executor, owned = self._executor(executor)
         try:
             with self.mutation("pipeline.run.resume", "pipeline_run", run_id) as m:
+                m.conn.execute(
+                    sa.update(pipeline_runs)
+                    .where(pipeline_runs.c.id == run_id)
+                    .values(**self._owner_values())
+                )
                 repo.set_run_status(m.conn, run_id, RUNNING, error=None, ended=False)
             self._drive(pipe, run_id, runner_executor, use_cache, reuse, [step], on_event)
         finally:
@@ -212,7 +230,10 @@ class PipelineService(Service):
             on_event=on_event,
         )
         try:
-            runner.run()
+            shared = not isinstance(self.store.engine.pool, StaticPool)
+            interval = self.heartbeat_interval if shared else None
+            with Heartbeat(run_id, lambda: self._beat(run_id), interval):
+                runner.run()
         except BaseException as exc:
             self._finish(run_id, FAILED, f"interrupted: {type(exc).__name__}: {exc}")
             raise
@@ -262,7 +283,62 @@ class PipelineService(Service):
             "created_by": self.principal.name,
             "started_at": utcnow(),
             "ended_at": None,
+            **self._owner_values(),
         }
+
+    # -- ownership -----------------------------------------------------------------------------
+    def _owner_values(self) -> dict[str, Any]:
+        host, pid = this_process()
+        return {"owner_host": host, "owner_pid": pid, "heartbeat_at": self.clock()}
+
+    def _beat(self, run_id: str) -> None:
+        host, pid = this_process()
+        with self.store.transaction() as conn:
+            conn.execute(
+                sa.update(pipeline_runs)
+                .where(
+                    pipeline_runs.c.id == run_id,
+                    pipeline_runs.c.owner_host == host,
+                    pipeline_runs.c.owner_pid == pid,
+                )
+                .values(heartbeat_at=self.clock())
+            )
+
+    def _refuse_live_owner(self, run: PipelineRun) -> None:
+        owner = RunOwner(run.owner_host, run.owner_pid, run.heartbeat_at)
+        host, pid = this_process()
+        if owner.host == host and owner.pid == pid:
+            alive = f"this process ({pid}) is running it" if driving(run.id) else None
+        else:
+            alive = liveness(owner, host=host, now=self.clock(), stale_after=self.stale_after)
+        if alive is not None:
+            raise RunStateError(
+                f"pipeline run {run.id} is RUNNING and its owner is alive: {alive}; resuming "
+                "it now would run the same steps twice at once. Wait for it to finish, or stop "
+                "that process first"
+            )
+
+    def _claim(self, conn: sa.Connection, run: PipelineRun) -> None:
+        """Take the run over from the owner we saw, unless another process took it first."""
+        cols = pipeline_runs.c
+        seen = [
+            cols.status == run.status,
+            cols.owner_host.is_(None)
+            if run.owner_host is None
+            else cols.owner_host == run.owner_host,
+            cols.owner_pid.is_(None) if run.owner_pid is None else cols.owner_pid == run.owner_pid,
+            cols.heartbeat_at.is_(None)
+            if run.heartbeat_at is None
+            else cols.heartbeat_at == run.heartbeat_at,
+        ]
+        claimed = conn.execute(
+            sa.update(pipeline_runs).where(cols.id == run.id, *seen).values(**self._owner_values())
+        )
+        if claimed.rowcount != 1:
+            raise RunStateError(
+                f"pipeline run {run.id} was taken over by another process while this one was "
+                f"resuming it; see `falaj pipeline show {run.id}`"
+            )
 
     def _run_for_key(self, pipe: Pipeline, run_key: str) -> str:
         def lookup(conn: sa.Connection) -> str | None:
@@ -366,7 +442,9 @@ class PipelineService(Service):
         if isinstance(pipeline, PipelineDef):
             return pipeline.build(**check_params(params))
         if isinstance(pipeline, str):
-            return load_pipeline(pipeline, params)
+            return load_pipeline(
+                pipeline, params, allowed_modules=self.context.settings.step_modules
+            )
         raise InvalidInputError(
             f"pipeline {pipeline!r} is invalid; expected a Pipeline, a @pipeline function, a "
             "YAML path or 'module:attr'"
@@ -380,7 +458,9 @@ class PipelineService(Service):
                 f"pipeline run {run.id} was started from an in-memory Pipeline; pass "
                 "pipeline=... to resume it"
             )
-        return load_pipeline(run.source, run.params)
+        return load_pipeline(
+            run.source, run.params, allowed_modules=self.context.settings.step_modules
+        )
 
     @staticmethod
     def _completed(run: PipelineRun, pipe: Pipeline) -> dict[str, StepRun]:

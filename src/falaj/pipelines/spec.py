@@ -20,10 +20,12 @@ function (or a built :class:`Pipeline`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from falaj.errors import preview
 from falaj.pipelines.errors import (
     PipelineCycleError,
     PipelineDefinitionError,
@@ -45,16 +47,24 @@ def check_params(params: Any) -> dict[str, Any]:
         return {}
     if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
         raise PipelineDefinitionError(
-            f"params {params!r} is invalid; expected a mapping of parameter names to values"
+            f"params {preview(params)} is invalid; expected a mapping of parameter names to values"
         )
     return dict(params)
 
 
-def load_pipeline(source: str, params: Mapping[str, Any] | None = None) -> Pipeline:
-    """Build the pipeline named by ``source`` (a YAML path or ``module:attr``)."""
+def load_pipeline(
+    source: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    allowed_modules: Iterable[str] = (),
+) -> Pipeline:
+    """Build the pipeline named by ``source`` (a YAML path or ``module:attr``).
+
+    ``allowed_modules`` applies to YAML specs: see :func:`parse_spec`.
+    """
     params = check_params(params)
     if source.endswith((".yaml", ".yml")) or Path(source).is_file():
-        return load_spec(source, params)
+        return load_spec(source, params, allowed_modules=allowed_modules)
     obj = import_object(source)
     if isinstance(obj, PipelineDef):
         built = obj.build(**params)
@@ -75,40 +85,44 @@ def load_pipeline(source: str, params: Mapping[str, Any] | None = None) -> Pipel
     )
 
 
-def load_spec(path: str | Path, params: Mapping[str, Any] | None = None) -> Pipeline:
-    """Read a YAML spec file into a :class:`Pipeline`."""
-    import yaml
+def load_spec(
+    path: str | Path,
+    params: Mapping[str, Any] | None = None,
+    *,
+    allowed_modules: Iterable[str] = (),
+) -> Pipeline:
+    """Read a YAML spec file into a :class:`Pipeline` (``allowed_modules``: see parse_spec)."""
+    from falaj.yamlsafe import load_yaml, read_yaml_file
 
     file = Path(path)
     if not file.is_file():
         raise PipelineNotFoundError(f"pipeline spec {file} does not exist")
+    label = f"pipeline spec {file}"
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PipelineDefinitionError(
-            f"pipeline spec {file} is not UTF-8 text (byte {exc.start}: {exc.reason})"
-        ) from exc
-    except OSError as exc:
-        raise PipelineDefinitionError(
-            f"pipeline spec {file} cannot be read: {exc.strerror or exc}"
-        ) from exc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise PipelineDefinitionError(
-            f"pipeline spec {file}{where}: not valid YAML: {exc.problem or exc.context}"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise PipelineDefinitionError(f"pipeline spec {file} is not valid YAML: {exc}") from exc
-    pipe = parse_spec(data, params, where=str(file))
+        text = read_yaml_file(file, source=label, error=PipelineDefinitionError)
+    except FileNotFoundError:
+        raise PipelineNotFoundError(f"pipeline spec {file} does not exist") from None
+    data = load_yaml(text, source=label, error=PipelineDefinitionError)
+    pipe = parse_spec(data, params, where=str(file), allowed_modules=allowed_modules)
     pipe.source = str(file.absolute())
     return pipe
 
 
 def parse_spec(
-    data: Any, params: Mapping[str, Any] | None = None, *, where: str = "<spec>"
+    data: Any,
+    params: Mapping[str, Any] | None = None,
+    *,
+    where: str = "<spec>",
+    allowed_modules: Iterable[str] = (),
 ) -> Pipeline:
-    """Build a :class:`Pipeline` from an already parsed spec mapping."""
+    """Build a :class:`Pipeline` from an already parsed spec mapping.
+
+    A spec is data, and data must not choose arbitrary code to run: each ``uses:`` must name an
+    object decorated with ``@step``. A plain function is accepted only when its module is one of
+    ``allowed_modules`` or inside one of them (the ``step_modules`` setting, chosen by whoever
+    runs the workspace, never by the spec).
+    """
+    allowed = tuple(allowed_modules)
     if not isinstance(data, Mapping):
         raise PipelineDefinitionError(f"{where}: expected a mapping with 'name' and 'steps'")
     unknown = set(data) - _TOP_KEYS
@@ -118,10 +132,14 @@ def parse_spec(
         )
     name = data.get("name")
     if not isinstance(name, str) or not name:
-        raise PipelineDefinitionError(f"{where}: 'name' must be a non-empty string, got {name!r}")
+        raise PipelineDefinitionError(
+            f"{where}: 'name' must be a non-empty string, got {preview(name)}"
+        )
     defaults = data.get("params") or {}
     if not isinstance(defaults, Mapping):
-        raise PipelineDefinitionError(f"{where}: 'params' must be a mapping, got {defaults!r}")
+        raise PipelineDefinitionError(
+            f"{where}: 'params' must be a mapping, got {preview(defaults)}"
+        )
     extra = set(params or {}) - set(defaults)
     if extra:
         raise PipelineDefinitionError(
@@ -137,7 +155,7 @@ def parse_spec(
     with building() as builder:
         for step_name in order:
             spec = specs[step_name]
-            step_obj = _resolve(step_name, spec, where)
+            step_obj = _resolve(step_name, spec, where, allowed)
             kwargs: dict[str, Any] = {
                 k: _substitute(v, values, step_name) for k, v in spec["params"].items()
             }
@@ -159,7 +177,7 @@ def parse_spec(
 def _check_step(step_name: str, spec: Any, where: str) -> dict[str, Any]:
     if not isinstance(spec, Mapping):
         raise PipelineDefinitionError(
-            f"{where}: step {step_name!r} must be a mapping with 'uses', got {spec!r}"
+            f"{where}: step {step_name!r} must be a mapping with 'uses', got {preview(spec)}"
         )
     unknown = set(spec) - _STEP_KEYS
     if unknown:
@@ -170,14 +188,15 @@ def _check_step(step_name: str, spec: Any, where: str) -> dict[str, Any]:
     uses = spec.get("uses")
     if not isinstance(uses, str) or ":" not in uses:
         raise PipelineDefinitionError(
-            f"{where}: step {step_name!r}: 'uses' must be 'package.module:function', got {uses!r}"
+            f"{where}: step {step_name!r}: 'uses' must be 'package.module:function', "
+            f"got {preview(uses)}"
         )
     out: dict[str, Any] = {"uses": uses}
     for key in ("params", "inputs", "options"):
         value = spec.get(key) or {}
         if not isinstance(value, Mapping):
             raise PipelineDefinitionError(
-                f"{where}: step {step_name!r}: {key!r} must be a mapping, got {value!r}"
+                f"{where}: step {step_name!r}: {key!r} must be a mapping, got {preview(value)}"
             )
         out[key] = dict(value)
     return out
@@ -215,16 +234,40 @@ def _spec_order(specs: Mapping[str, dict[str, Any]], pipeline_name: str) -> list
     return order
 
 
-def _resolve(step_name: str, spec: Mapping[str, Any], where: str) -> Step:
+def _resolve(step_name: str, spec: Mapping[str, Any], where: str, allowed: tuple[str, ...]) -> Step:
+    uses = spec["uses"]
+    module_name = uses.partition(":")[0]
+    top = module_name.partition(".")[0]
+    if (top in sys.stdlib_module_names or top == "builtins") and not _is_allowed(
+        module_name, allowed
+    ):
+        # Importing runs module code (``antigravity`` opens a browser): the standard library
+        # holds no @step, so it is refused before anything is imported.
+        raise PipelineDefinitionError(
+            f"{where}: step {step_name!r}: 'uses' {preview(uses)} names the standard library "
+            f"module {preview(module_name)}; a spec may only use functions decorated with @step"
+        )
     try:
-        obj = import_object(spec["uses"])
+        obj = import_object(uses)
     except PipelineNotFoundError as exc:
         raise PipelineDefinitionError(f"{where}: step {step_name!r}: unknown step: {exc}") from exc
+    module = getattr(obj, "__module__", None) or ""
+    if not isinstance(obj, Step) and not (callable(obj) and _is_allowed(module, allowed)):
+        raise PipelineDefinitionError(
+            f"{where}: step {step_name!r}: 'uses' {preview(uses)} is not a @step; a spec may "
+            "only use functions decorated with @step, or plain functions of the modules listed "
+            "in the step_modules setting (FALAJ_STEP_MODULES)"
+            + (f", which allows {', '.join(allowed)}" if allowed else ", which is empty")
+        )
     base = as_step(obj, where=f"{where}: step {step_name!r}")
     step_obj = base.named(step_name) if base.name != step_name else base
     if spec["options"]:
         step_obj = step_obj.with_options(**spec["options"])
     return step_obj
+
+
+def _is_allowed(module: str, allowed: tuple[str, ...]) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in allowed)
 
 
 def _substitute(value: Any, values: Mapping[str, Any], step_name: str) -> Any:

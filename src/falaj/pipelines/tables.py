@@ -42,6 +42,10 @@ pipeline_runs = Table(
     Column("created_by", String(200), nullable=False),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("ended_at", UTCDateTime(), nullable=True),
+    # the process executing the run, and when it last said it was alive (p0002)
+    Column("owner_host", String(255), nullable=True),
+    Column("owner_pid", Integer(), nullable=True),
+    Column("heartbeat_at", UTCDateTime(), nullable=True),
     UniqueConstraint("pipeline", "external_key"),
     Index("ix_pipeline_runs_started_at", "started_at"),
 )

@@ -84,8 +84,9 @@ def check_tags(tags: object) -> dict[str, str]:
 
 
 def check_text(field: str, value: object) -> None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidInputError(f"{field} {value!r} is invalid: expected a string or None")
+    from falaj.textcheck import check_text as check_storable
+
+    check_storable(field, value)
 
 
 def check_reason(reason: object) -> None:

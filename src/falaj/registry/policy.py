@@ -34,13 +34,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from falaj.errors import InvalidInputError
 from falaj.registry.errors import PolicyParseError
 from falaj.registry.models import check_alias
+from falaj.yamlsafe import compose_yaml
 
 __all__ = [
     "ApprovalRule",
@@ -168,19 +168,7 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
     """Parse and validate a policy document; errors name ``source``, the line and the field."""
     if not isinstance(text, str):
         raise PolicyParseError(f"{source}: expected YAML text, got {type(text).__name__}")
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        opened = ""
-        if exc.context and exc.context_mark and exc.context_mark is not mark:
-            opened = f" ({exc.context} started at line {exc.context_mark.line + 1})"
-        raise PolicyParseError(
-            f"{source}{line}: not valid YAML: {exc.problem or exc.context}{opened}"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise PolicyParseError(f"{source}: not valid YAML: {exc}") from exc
+    root = compose_yaml(text, source=source, error=PolicyParseError)
     if root is None:
         raise PolicyParseError(f"{source}: the policy is empty; it needs at least 'risk'")
     p = _Parser(source)

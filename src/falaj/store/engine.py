@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from falaj.errors import BackendUnavailableError, ConfigError
+from falaj.redact import redact
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_engine", "masked_url", "translate_errors"]
 
@@ -30,15 +31,17 @@ def masked_url(url: str | sa.URL) -> str:
     """The URL with any password hidden, safe for logs and error messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+    except (ArgumentError, ValueError):
+        text = redact(str(url))
+        return text if len(text) <= 200 else text[:200] + "..."
 
 
 def create_engine(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///path``, ``sqlite://`` or ``postgresql://...``)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+        parsed.port  # noqa: B018 - parses the port: '[::1:5432' fails here, not at connect
+    except (ArgumentError, ValueError):
         raise ConfigError(
             f"db_url {masked_url(url)!r} is not a database URL "
             "(expected e.g. sqlite:///path/falaj.db or postgresql://user@host/db)"
@@ -79,6 +82,8 @@ def _sqlite_engine(url: sa.URL) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # REPLACE then fires DELETE triggers (the audit ledger's append-only guard).
+        cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

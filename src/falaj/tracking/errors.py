@@ -46,11 +46,20 @@ class ParamConflictError(ConflictError):
 class InvalidFilterError(InvalidInputError):
     """A run-search filter or order-by clause that does not parse; points at the position."""
 
+    #: a filter longer than this is shown as a window around the position, never in full
+    WINDOW = 120
+
     def __init__(self, message: str, text: str, position: int) -> None:
         self.text = text
         self.position = position
-        caret = " " * (position + 2) + "^"
-        super().__init__(f"{message} (at position {position})\n  {text}\n{caret}")
+        shown, offset = text, position
+        if len(text) > self.WINDOW:
+            start = max(0, min(position - self.WINDOW // 2, len(text) - self.WINDOW))
+            end = start + self.WINDOW
+            shown = ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+            offset = position - start + (3 if start else 0)
+        caret = " " * (offset + 2) + "^"
+        super().__init__(f"{message} (at position {position})\n  {shown}\n{caret}")
 
 
 class ModelPredictionError(InvalidInputError):

@@ -76,11 +76,30 @@ def _apply(column: Any, op: str, value: Any, dialect: str = "") -> ColumnElement
         return sa.func.lower(column).like(sa.func.lower(sa.literal(value)))
     if op == "NOT ILIKE":
         return sa.func.lower(column).not_like(sa.func.lower(sa.literal(value)))
-    if op == "IN":
-        return column.in_(list(value))  # type: ignore[no-any-return]
-    if op == "NOT IN":
-        return column.not_in(list(value))  # type: ignore[no-any-return]
+    if op in ("IN", "NOT IN"):
+        member = _in_list(column, list(value), dialect)
+        return member if op == "IN" else sa.not_(member)
     raise InvalidInputError(f"operator {op!r} is not supported")  # pragma: no cover
+
+
+def _in_list(column: Any, values: list[str], dialect: str) -> ColumnElement[bool]:
+    """``column IN values`` with the whole list bound as ONE parameter.
+
+    One placeholder per value breaks the drivers' parameter limits (SQLite 32,766; PostgreSQL
+    65,535) on long lists: PostgreSQL gets ``column = ANY(:array)``, SQLite
+    ``column IN (SELECT value FROM json_each(:json))``.
+    """
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        array = sa.bindparam(None, values, type_=ARRAY(sa.Text()))
+        return column == sa.any_(array)  # type: ignore[no-any-return]
+    if dialect == "sqlite":
+        items: sa.Select[Any] = sa.select(sa.column("value")).select_from(
+            sa.func.json_each(sa.bindparam(None, json.dumps(values), type_=sa.Text()))
+        )
+        return column.in_(items)  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 def compile_filter(expr: Expr, dialect: str = "postgresql") -> ColumnElement[bool]:

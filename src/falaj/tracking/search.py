@@ -33,6 +33,9 @@ from falaj.tracking.errors import InvalidFilterError
 
 __all__ = [
     "ATTRIBUTES",
+    "MAX_FILTER_LENGTH",
+    "MAX_IN_VALUES",
+    "MAX_TERMS",
     "And",
     "Comparison",
     "Expr",
@@ -222,17 +225,16 @@ def _read_quoted(text: str, start: int, quote: str, what: str) -> tuple[str, int
     """Read a quoted run starting at ``start``; a doubled quote stands for itself."""
     out = []
     i = start + 1
-    while i < len(text):
-        ch = text[i]
-        if ch == quote:
-            if i + 1 < len(text) and text[i + 1] == quote:
-                out.append(quote)
-                i += 2
-                continue
-            return "".join(out), i + 1
-        out.append(ch)
-        i += 1
-    raise InvalidFilterError(f"unterminated {what}: missing closing {quote}", text, start)
+    while True:
+        end = text.find(quote, i)
+        if end < 0:
+            raise InvalidFilterError(f"unterminated {what}: missing closing {quote}", text, start)
+        out.append(text[i:end])
+        if end + 1 < len(text) and text[end + 1] == quote:
+            out.append(quote)
+            i = end + 2
+            continue
+        return "".join(out), end + 1
 
 
 def _read_name(text: str, start: int) -> Token:
@@ -265,6 +267,13 @@ def _read_name(text: str, start: int) -> Token:
 # -- the parser --------------------------------------------------------------------------------
 MAX_NESTING = 100
 """Parenthesised groups and NOTs nest at most this deep (deeper is refused, not a crash)."""
+MAX_FILTER_LENGTH = 4_000_000
+"""A filter is at most this many characters (room for an IN list of 100,000 run ids)."""
+MAX_TERMS = 200
+"""A filter holds at most this many comparisons (each becomes a sub-query; 1,200 broke SQLite's
+expression depth and 20,000 took minutes on PostgreSQL)."""
+MAX_IN_VALUES = 100_000
+"""An IN list holds at most this many values; it is bound as one array/JSON parameter."""
 
 
 class _Parser:
@@ -273,6 +282,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.i = 0
         self.depth = 0
+        self.terms = 0
 
     @property
     def tok(self) -> Token:
@@ -357,6 +367,12 @@ class _Parser:
         return entity, key, tok
 
     def comparison(self) -> Comparison:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.fail(
+                f"the filter has more than {MAX_TERMS} comparisons; combine values with IN "
+                "or narrow the search"
+            )
         entity, key, _ = self.field()
         op_tok = self.tok
         op = self.operator()
@@ -411,6 +427,8 @@ class _Parser:
             items = [self.scalar(kind, key)]
             while self.tok.kind == "COMMA":
                 self.advance()
+                if len(items) >= MAX_IN_VALUES:
+                    raise self.fail(f"the IN list has more than {MAX_IN_VALUES:,} values")
                 items.append(self.scalar(kind, key))
             if self.tok.kind != "RPAREN":
                 raise self.fail("expected ',' or ')' in the IN list")
@@ -470,6 +488,12 @@ def parse_filter(text: str) -> Expr | None:
     """Parse a filter; ``None`` for an empty one."""
     if not isinstance(text, str):
         raise InvalidFilterError(f"filter must be a string, got {type(text).__name__}", "", 0)
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidFilterError(
+            f"the filter is {len(text):,} characters; at most {MAX_FILTER_LENGTH:,} are allowed",
+            text,
+            MAX_FILTER_LENGTH,
+        )
     return _Parser(text).parse()
 
 

@@ -142,7 +142,7 @@ def run_search(
             f"executor {spec.executor!r} needs a workspace opener for its workers"
         )
     name = study_name or f"{experiment}-{new_id()[:8]}"
-    with study_storage(ws.settings.metadata_url) as storage:
+    with study_storage(ws.settings.metadata_dsn) as storage:
         study = _open_study(storage, name, spec)
         tags = {"falaj.kind": "hpo", "optuna.study": name, "family": spec.family}
         with ws.start_run(experiment, run_name=name, tags=tags) as parent:
@@ -170,7 +170,7 @@ def run_search(
                 )  # fmt: skip
             else:
                 assert opener is not None
-                task = WorkerTask(opener, ws.settings.metadata_url, name, objective)
+                task = WorkerTask(opener, ws.settings.metadata_dsn, name, objective)
                 poll = (
                     None
                     if progress is None

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from falaj.errors import preview
 from falaj.training.errors import SearchSpaceError
 
 __all__ = ["Param", "SearchSpace"]
@@ -66,8 +67,8 @@ class SearchSpace:
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSpace:
         if not isinstance(data, Mapping) or not data:
             raise SearchSpaceError(
-                f"search space is {data!r}: expected a non-empty mapping of parameter name to "
-                "{type: int|float|log|categorical, ...}"
+                f"search space is {preview(data)}: expected a non-empty mapping of parameter "
+                "name to {type: int|float|log|categorical, ...}"
             )
         return cls(tuple(_parse_param(str(name), spec) for name, spec in data.items()))
 
@@ -91,7 +92,7 @@ def _number(name: str, key: str, value: Any) -> float:
 def _parse_param(name: str, spec: Any) -> Param:
     if not isinstance(spec, Mapping):
         raise SearchSpaceError(
-            f"search space parameter {name!r} is {spec!r}: expected a mapping with a 'type'"
+            f"search space parameter {name!r} is {preview(spec)}: expected a mapping with a 'type'"
         )
     kind = spec.get("type")
     if kind not in _TYPES:
@@ -110,13 +111,14 @@ def _parse_param(name: str, spec: Any) -> Param:
         choices = spec.get("choices")
         if not isinstance(choices, list | tuple) or not choices:
             raise SearchSpaceError(
-                f"search space parameter {name!r}: choices={choices!r}, expected a non-empty list"
+                f"search space parameter {name!r}: choices={preview(choices)}, expected a "
+                "non-empty list"
             )
         for c in choices:
             if c is not None and not isinstance(c, bool | int | float | str):
                 raise SearchSpaceError(
-                    f"search space parameter {name!r}: choice {c!r} is not a number, string, "
-                    "bool or null"
+                    f"search space parameter {name!r}: choice {preview(c)} is not a number, "
+                    "string, bool or null"
                 )
         return Param(name, "categorical", choices=tuple(choices))
     low = _number(name, "low", spec.get("low"))

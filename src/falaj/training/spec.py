@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from falaj.errors import preview
 from falaj.training.budget import Budget
 from falaj.training.errors import SearchSpaceError
 from falaj.training.estimators import FAMILIES, Device, Task
@@ -110,7 +111,9 @@ class SearchSpec:
                 f"search executor {self.executor!r} is unknown: expected one of {EXECUTORS}"
             )
         if not isinstance(self.fixed_params, dict):
-            raise SearchSpaceError(f"search fixed_params={self.fixed_params!r}: expected a mapping")
+            raise SearchSpaceError(
+                f"search fixed_params={preview(self.fixed_params)}: expected a mapping"
+            )
         overlap = sorted(set(self.fixed_params) & set(self.space.names))
         if overlap:
             raise SearchSpaceError(
@@ -124,7 +127,7 @@ class SearchSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSpec:
         if not isinstance(data, Mapping):
-            raise SearchSpaceError(f"search spec is {data!r}: expected a mapping")
+            raise SearchSpaceError(f"search spec is {preview(data)}: expected a mapping")
         extra = sorted(set(data) - _KEYS - _CLI_KEYS)
         if extra:
             raise SearchSpaceError(
@@ -137,11 +140,13 @@ class SearchSpec:
         pruner = data.get("pruner") or {}
         if not isinstance(parallel, Mapping) or set(parallel) - {"n_jobs", "executor"}:
             raise SearchSpaceError(
-                f"search parallel={parallel!r}: expected {{n_jobs: int, executor: threads|"
+                f"search parallel={preview(parallel)}: expected {{n_jobs: int, executor: threads|"
                 "processes|ray}"
             )
         if not isinstance(pruner, Mapping) or set(pruner) - {"n_startup_trials"}:
-            raise SearchSpaceError(f"search pruner={pruner!r}: expected {{n_startup_trials: int}}")
+            raise SearchSpaceError(
+                f"search pruner={preview(pruner)}: expected {{n_startup_trials: int}}"
+            )
         return cls(
             family=str(data["family"]),
             space=SearchSpace.from_dict(data["space"]),
@@ -172,26 +177,17 @@ class SearchSpec:
     @classmethod
     def from_yaml(cls, path: str | Path) -> tuple[SearchSpec, dict[str, Any]]:
         """The spec in a YAML file, and the whole document (dataset, target... for the CLI)."""
-        import yaml
+        from falaj.yamlsafe import load_yaml, read_yaml_file
 
         source = Path(path)
+        label = f"search spec file {source}"
         try:
-            doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+            text = read_yaml_file(source, source=label, error=SearchSpaceError)
         except FileNotFoundError:
             from falaj.errors import NotFoundError
 
             raise NotFoundError(f"search spec file {source} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SearchSpaceError(
-                f"search spec file {source} cannot be read: expected a YAML text file ({exc})"
-            ) from exc
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise SearchSpaceError(
-                f"search spec file {source} is not valid YAML: {problem}{where}"
-            ) from exc
+        doc = load_yaml(text, source=label, error=SearchSpaceError)
         if not isinstance(doc, dict):
             raise SearchSpaceError(f"search spec file {source} must hold a mapping")
         return cls.from_dict(doc), doc

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
+from falaj.demo import defences
 from falaj.demo.sample_data import german_credit_path
 from falaj.errors import IntegrityError
 
@@ -26,6 +27,7 @@ def run(ctx: DemoContext) -> None:
     report = ctx.ws.artifacts.verify()
     ctx.say(f"integrity check of the whole store: {report.checked} objects, ok={report.ok}")
     _tamper_check(ctx)
+    defences.show(ctx)
     ctx.results["raw_artifact"] = meta.digest
     ctx.results["raw_path"] = str(source)
 

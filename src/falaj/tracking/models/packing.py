@@ -15,16 +15,17 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from falaj.errors import ExecutionError, IntegrityError, InvalidInputError
+from falaj.errors import ExecutionError, FalajError, IntegrityError, InvalidInputError, preview
 from falaj.tracking.models.flavors import detect_flavor, get_flavor, versions
 from falaj.tracking.models.loaded import LoadedModel
 from falaj.tracking.models.signature import infer_signature
+from falaj.tracking.models.ziplimits import check_archive, read_member
 
 __all__ = ["FORMAT", "MANIFEST", "PackedModel", "pack_model", "read_manifest", "unpack_model"]
 
 FORMAT = "falaj-model/1"
 MANIFEST = "falaj-model.json"
-_MAX_MEMBER = 8 * 1024**3
+_MAX_MANIFEST = 16 * 1024**2
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -105,33 +106,43 @@ def read_manifest(data: bytes) -> dict[str, Any]:
 def _open(data: bytes, *, read_files: bool) -> tuple[dict[str, Any], dict[str, bytes]]:
     if not isinstance(data, bytes | bytearray):
         raise InvalidInputError(f"model data must be bytes, got {type(data).__name__}")
+    what = "model archive"
     try:
         archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
         raise IntegrityError("not a Falaj model archive (not a zip file)") from exc
     with archive:
+        check_archive(archive, what=what)
         try:
-            manifest = json.loads(archive.read(MANIFEST))
-        except KeyError as exc:
-            raise IntegrityError(f"not a Falaj model archive: {MANIFEST} is missing") from exc
+            info = archive.getinfo(MANIFEST)
+        except KeyError:
+            raise IntegrityError(f"not a Falaj model archive: {MANIFEST} is missing") from None
+        if info.file_size > _MAX_MANIFEST:
+            raise IntegrityError(f"{MANIFEST} declares {info.file_size:,} bytes; refused unread")
+        try:
+            manifest = json.loads(read_member(archive, info, what=what))
         except ValueError as exc:
             raise IntegrityError(f"{MANIFEST} is not valid JSON: {exc}") from exc
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise IntegrityError(
-                f"unsupported model archive format {manifest.get('format')!r}: expected {FORMAT}"
+                f"unsupported model archive format {preview(manifest.get('format'))}: "
+                f"expected {FORMAT}"
                 if isinstance(manifest, dict)
                 else f"{MANIFEST} is not an object"
             )
+        names = manifest.get("files", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise IntegrityError(f"{MANIFEST}: 'files' must be a list of names")
         files: dict[str, bytes] = {}
         if read_files:
-            for name in manifest.get("files", []):
+            for name in names:
                 try:
-                    info = archive.getinfo(name)
-                except KeyError as exc:
-                    raise IntegrityError(f"model archive lacks the file {name!r}") from exc
-                if info.file_size > _MAX_MEMBER:
-                    raise IntegrityError(f"model file {name!r} is implausibly large")
-                files[name] = archive.read(info)
+                    member = archive.getinfo(name)
+                except KeyError:
+                    raise IntegrityError(
+                        f"model archive lacks the file {preview(name)} its manifest lists"
+                    ) from None
+                files[name] = read_member(archive, member, what=what)
     return manifest, files
 
 
@@ -141,7 +152,15 @@ def unpack_model(data: bytes, *, trusted: bool = False) -> LoadedModel:
     manifest, files = _open(data, read_files=True)
     impl = get_flavor(str(manifest.get("flavor")))
     meta = dict(manifest.get("flavor_meta") or {})
-    raw = impl.load(files, meta, trusted=trusted)
+    try:
+        raw = impl.load(files, meta, trusted=trusted)
+    except FalajError:
+        raise
+    except Exception as exc:  # the flavor's library on bytes that are not what they claim
+        raise IntegrityError(
+            f"the {impl.name} model in this archive cannot be loaded: {type(exc).__name__}: "
+            f"{preview(str(exc), 200)}"
+        ) from exc
     return LoadedModel(
         flavor=impl.name,
         signature=manifest.get("signature"),

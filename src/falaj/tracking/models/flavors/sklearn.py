@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from falaj.errors import IntegrityError
 from falaj.tracking.errors import UntrustedModelError
 from falaj.tracking.models.flavors.base import Saved, module_loaded
 
@@ -78,7 +79,10 @@ class SklearnFlavor:
     def load(self, files: dict[str, bytes], meta: dict[str, Any], *, trusted: bool) -> Any:
         import skops.io as sio
 
-        data = files[_MODEL_FILE]
+        data = files.get(_MODEL_FILE)
+        if data is None:
+            raise IntegrityError(f"the scikit-learn model archive lacks {_MODEL_FILE}")
+        _check_skops(data)
         found = set(sio.get_untrusted_types(data=data))
         extra = sorted(found - TRUSTED_TYPES)
         recorded = set(meta.get("extra_trusted_types") or [])
@@ -103,3 +107,21 @@ class SklearnFlavor:
 
     def libraries(self) -> tuple[str, ...]:
         return ("scikit-learn", "skops")
+
+
+def _check_skops(data: bytes) -> None:
+    """A skops file is a zip: refuse one that is not, or that is a zip bomb, before skops reads."""
+    import io
+    import zipfile
+
+    from falaj.tracking.models.ziplimits import check_archive
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_archive(archive, what=f"skops file {_MODEL_FILE}")
+            if "schema.json" not in archive.namelist():
+                raise IntegrityError(f"{_MODEL_FILE} is not a skops file (schema.json is missing)")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise IntegrityError(
+            f"{_MODEL_FILE} is not a skops file (not a zip archive: pickle bytes?); refused"
+        ) from exc
