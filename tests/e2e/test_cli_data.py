@@ -30,7 +30,7 @@ def test_register_list_show_profile_diff_and_validate(tmp_path: Path) -> None:
     second = _csv(tmp_path / "loans2.csv", 260, shift=500)
     assert run_falaj("--home", home, "data", "register", "loans", str(second)).code == 0
 
-    listed = json.loads(run_falaj("--home", home, "data", "versions", "loans", "--json").out)
+    listed = json.loads(run_falaj("--home", home, "data", "list", "loans", "--json").out)
     assert [v["id"] for v in listed] == ["loans@1", "loans@2"]
     shown = json.loads(run_falaj("--home", home, "data", "show", "loans@1", "--json").out)
     assert shown["classifications"] == {"id": ["identifier"]}
@@ -63,7 +63,7 @@ def test_register_list_show_profile_diff_and_validate(tmp_path: Path) -> None:
     )
     assert warned.code == 0, warned.err
     assert "quarantined 126 rows into loans__quarantine@1" in warned.out
-    listed = json.loads(run_falaj("--home", home, "data", "versions", "--json").out)
+    listed = json.loads(run_falaj("--home", home, "data", "list", "--json").out)
     assert {v["id"]: v["validation"] for v in listed} == {
         "loans@2": "warned",
         "loans__quarantine@1": None,
@@ -114,7 +114,7 @@ def test_register_with_a_column_type_for_a_missing_column_is_refused(tmp_path: P
     r = run_falaj("--home", home, "data", "register", "x", str(path), "--column-type", "zip=string")
     assert r.code == 2
     assert "column_types names column(s) ['zip']" in r.err and "Traceback" not in r.err
-    assert "is not registered" in run_falaj("--home", home, "data", "versions", "x").err
+    assert "is not registered" in run_falaj("--home", home, "data", "list", "x").err
     sql = run_falaj(
         "--home", home, "data", "register", "x", "--sql", "SELECT 1 AS a", "--url",
         f"duckdb:///{tmp_path / 'w.duckdb'}", "--column-type", "a=string",

@@ -36,7 +36,7 @@ def test_run_rerun_from_cache_show_and_lineage(tmp_path: Path) -> None:
     logs = falaj(home, "pipeline", "show", run["id"], "--logs", "make_frame")
     assert logs.out == "making 3 rows\n"
 
-    runs = json.loads(falaj(home, "pipeline", "runs", "--json").out)
+    runs = json.loads(falaj(home, "pipeline", "list-runs", "--json").out)
     assert len(runs) == 2
 
     digest = shown["steps"][-1]["outputs"]["output"]["digest"]
@@ -56,7 +56,7 @@ def test_failed_run_names_the_step_and_resume_finishes_it(tmp_path: Path) -> Non
     failed = falaj(home, "pipeline", "run", f"{MOD}:gated", "-p", f"flag={flag}")
     assert failed.code == 10
     assert "step 'gate' failed: ValueError: gate is closed" in failed.err
-    run_id = json.loads(falaj(home, "pipeline", "runs", "--json").out)[0]["id"]
+    run_id = json.loads(falaj(home, "pipeline", "list-runs", "--json").out)[0]["id"]
     flag.write_text("open")
     resumed = falaj(home, "pipeline", "resume", run_id)
     assert resumed.code == 0, resumed.err
@@ -82,7 +82,7 @@ def test_yaml_spec_schedule_and_scheduler_once(tmp_path: Path) -> None:
     assert made.code == 0, made.err
     bad = falaj(home, "pipeline", "schedule", "bad", str(spec), "--cron", "nope")
     assert bad.code == 2 and "cron 'nope' is invalid" in bad.err
-    listed = json.loads(falaj(home, "pipeline", "schedules", "--json").out)
+    listed = json.loads(falaj(home, "pipeline", "list-schedules", "--json").out)
     assert [s["name"] for s in listed] == ["nightly"]
     # the schedule was created less than a minute ago: nothing is due yet
     once = falaj(home, "scheduler", "--once")

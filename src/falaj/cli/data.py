@@ -84,7 +84,7 @@ def register(
     )
 
 
-@app.command("versions")
+@app.command("list")
 def versions(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, help="Dataset name; default: every dataset."),
@@ -301,3 +301,7 @@ def anomalies(
         print_json(report.as_dict())
         return
     console.print(report.summary(), highlight=False)
+
+
+# The spelling of the previous release, hidden, kept for one release.
+app.command("versions", hidden=True, help="Old spelling of 'data list'.")(versions)

@@ -37,7 +37,7 @@ def parse_node(text: str) -> Node:
     from falaj.lineage.graph import Node
 
     value = text.strip()
-    if _HEX64.match(value):
+    if _HEX64.match(value) or value.startswith("sha256:"):
         return Node("artifact", value.split(":")[-1].lower())
     kind, sep, ident = value.partition(":")
     if sep and kind in KINDS:
@@ -54,13 +54,15 @@ def parse_node(text: str) -> Node:
 
 
 def resolve_node(ws: Workspace, text: str) -> Node:
-    """:func:`parse_node`, plus a bare registered dataset name meaning its latest version."""
+    """:func:`parse_node`, plus id prefixes (as list tables print them) and a bare registered
+    dataset name meaning its latest version."""
     from falaj.data.errors import DatasetNotFoundError
     from falaj.errors import InvalidInputError
     from falaj.lineage.graph import Node
+    from falaj.lineage.lookup import resolve_node_prefix
 
     try:
-        return parse_node(text)
+        return resolve_node_prefix(ws.store, parse_node(text))
     except InvalidInputError as not_a_node:
         name = text.strip()
         if not _NAME.match(name):
@@ -137,7 +139,3 @@ def lineage_cmd(
         console.print(lineage_tree(target, up, upstream=True, title="made from ↑"))
     if direction != "up":
         console.print(lineage_tree(target, down, upstream=False, title="used by ↓"))
-
-
-def register(root: typer.Typer) -> None:
-    root.command("lineage")(lineage_cmd)

@@ -123,7 +123,7 @@ def show(
         console.print(f"  {label:<12} {escape(value)}", highlight=False)
 
 
-@app.command("versions")
+@app.command("list-versions")
 def versions(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Registered model name."),
@@ -293,3 +293,7 @@ def alias_at(
         console.print(f"{name}: alias {alias} pointed at no version at {moment.isoformat()}")
         raise typer.Exit(3)
     console.print(f"{name}: alias {alias} pointed at v{version} at {moment.isoformat()}")
+
+
+# The spelling of the previous release, hidden, kept for one release.
+app.command("versions", hidden=True, help="Old spelling of list-versions.")(versions)

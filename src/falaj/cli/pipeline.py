@@ -223,7 +223,7 @@ def resume_cmd(
     _print_run(run)
 
 
-@app.command("runs")
+@app.command("list-runs")
 def runs_cmd(
     ctx: typer.Context,
     pipeline: str | None = typer.Option(None, help="Only runs of this pipeline."),
@@ -336,7 +336,7 @@ def schedule_cmd(
     console.print(f"schedule {sched.name!r}: {sched.source} at '{sched.cron}' (UTC)")
 
 
-@app.command("schedules")
+@app.command("list-schedules")
 def schedules_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """List schedules."""
     with open_workspace(ctx) as ws:
@@ -407,7 +407,6 @@ def scheduler_cmd(
             stop.set()
 
 
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="pipeline")
-    root.add_typer(step_app, name="step")
-    root.command("scheduler")(scheduler_cmd)
+# The spellings of the previous release, hidden, kept for one release.
+app.command("runs", hidden=True, help="Old spelling of list-runs.")(runs_cmd)
+app.command("schedules", hidden=True, help="Old spelling of list-schedules.")(schedules_cmd)

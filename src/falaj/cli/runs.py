@@ -134,7 +134,8 @@ def _resolve(ws: Workspace, run_id: str) -> Run:
             f"run {run_id!r} does not exist"
             + (f" ({len(matches)} runs start with it; give more characters)" if matches else "")
         )
-    return matches[0]
+    # search results are the light record; the full id reads models, artifacts and inputs too
+    return ws.tracking.get_run(matches[0].id)
 
 
 @app.command("show")

@@ -11,11 +11,6 @@ from rich.table import Table
 from falaj.cli.common import console, open_workspace, print_json, state
 
 
-def register(app: typer.Typer) -> None:
-    app.command("init")(init)
-    app.command("info")(info)
-
-
 def init(
     ctx: typer.Context,
     path: Path | None = typer.Argument(
