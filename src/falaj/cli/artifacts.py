@@ -67,7 +67,7 @@ def verify(
 def list_(
     ctx: typer.Context,
     limit: int = typer.Option(50, min=1, help="How many, newest first."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List stored artifacts, newest first."""
     with open_workspace(ctx) as ws:

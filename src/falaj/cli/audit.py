@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from falaj.cli.choices import Outcome
 from falaj.cli.common import console, open_workspace, print_json
 
 app = typer.Typer(
@@ -33,15 +34,15 @@ def list_(
         None,
         help="Only this resource: TYPE:ID as the table prints it (model_version:churn/1) or an id.",
     ),
-    outcome: str | None = typer.Option(None, help="success, failure or denied."),
+    outcome: Outcome | None = typer.Option(None, help="Only events with this outcome."),
     limit: int = typer.Option(50, min=1, help="How many, newest first."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List audit events, newest first."""
     filters: dict[str, Any] = {
         "principal": principal,
         "action": action,
-        "outcome": outcome,
+        "outcome": outcome.value if outcome else None,
         "limit": limit,
     }
     with open_workspace(ctx) as ws:

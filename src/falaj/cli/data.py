@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
+from falaj.cli.choices import Policy
 from falaj.cli.common import console, open_workspace, print_json
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def register(
         [], "--column-type", help="CSV: COLUMN=ARROW_TYPE (e.g. zip=string); repeatable."
     ),
     description: str | None = typer.Option(None, help="What this version is."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Store a file, URI or query result as a dataset version (same content: same version)."""
     from falaj.data.sources import CsvSource, SqlSource, source_from_uri
@@ -88,7 +89,7 @@ def register(
 def versions(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, help="Dataset name; default: every dataset."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List the versions of a dataset (or the latest version of every dataset)."""
     with open_workspace(ctx) as ws:
@@ -116,7 +117,7 @@ def versions(
 def show(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="NAME@VERSION, or NAME for the latest."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Metadata, schema, classifications and validation status of a version."""
     with open_workspace(ctx) as ws:
@@ -151,7 +152,7 @@ def _render_version(v: DatasetVersion, status: str | None) -> None:
 def profile(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="NAME@VERSION, or NAME for the latest."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Per-column statistics stored with the version."""
     with open_workspace(ctx) as ws:
@@ -196,8 +197,10 @@ def validate(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="NAME@VERSION, or NAME for the latest."),
     expectations: Path = typer.Option(..., "--expectations", "-e", help="Suite YAML file."),
-    policy: str = typer.Option("fail", "--policy", help="fail | warn | quarantine."),
-    as_json: bool = typer.Option(False, "--json"),
+    policy: Policy = typer.Option(
+        Policy.fail, "--policy", help="What a failure does: exit non-zero, warn, or quarantine."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Check a version against an expectation suite; exit non-zero when it fails (policy fail).
 
@@ -206,7 +209,7 @@ def validate(
     from falaj.data.errors import ValidationFailedError
     from falaj.data.validate import check_policy
 
-    chosen = check_policy(policy)
+    chosen = check_policy(policy.value)
     with open_workspace(ctx) as ws:
         try:
             result = ws.datasets.validate(ref, expectations, policy=chosen)
@@ -259,7 +262,7 @@ def diff(
     ctx: typer.Context,
     a: str = typer.Argument(..., help="NAME@VERSION (before)."),
     b: str = typer.Argument(..., help="NAME@VERSION (after)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Schema, row-count and per-column statistic changes between two versions."""
     with open_workspace(ctx) as ws:
@@ -292,7 +295,7 @@ def anomalies(
     batch: str = typer.Argument(..., help="NAME@VERSION of the new batch."),
     reference: str = typer.Option(..., "--reference", "-r", help="NAME@VERSION to compare to."),
     outliers: bool = typer.Option(False, help="Also score rows with IsolationForest."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Compare a batch with a reference version: volume, nulls, categories, range, shift."""
     with open_workspace(ctx) as ws:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.tree import Tree
 
+from falaj.cli.choices import Direction
 from falaj.cli.common import console, open_workspace, print_json
 
 if TYPE_CHECKING:
@@ -109,15 +110,11 @@ def lineage_cmd(
         ...,
         help="kind:id, an artifact digest, model 'name/3', dataset 'name@2' or a dataset name.",
     ),
-    direction: str = typer.Option("both", help="up | down | both"),
+    direction: Direction = typer.Option(Direction.both, help="Which way to walk the graph."),
     depth: int = typer.Option(64, min=1, max=64, help="How many edges to follow."),
     as_json: bool = typer.Option(False, "--json", help="Export the graph as JSON."),
 ) -> None:
     """Print the lineage graph around a node as a tree (or export it as JSON)."""
-    from falaj.errors import InvalidInputError
-
-    if direction not in ("up", "down", "both"):
-        raise InvalidInputError(f"--direction {direction!r} is invalid; expected up|down|both")
     with open_workspace(ctx) as ws:
         target = resolve_node(ws, node)
         up = ws.lineage.upstream(target, max_depth=depth) if direction != "down" else []

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
+from falaj.cli.choices import Task
 from falaj.cli.common import console, open_workspace, print_json
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ def evaluate(
     data: Path | None = _DATA,
     dataset: str | None = _DATASET,
     target: str = _TARGET,
-    task: str = typer.Option("classification", "--task", help="classification | regression"),
+    task: Task = typer.Option(Task.classification, "--task", help="The kind of model."),
     slices: list[str] = typer.Option([], "--slice", help="Column to compute metrics per value."),
     threshold: float = typer.Option(
         0.5, "--threshold", help="Score at which a case is predicted positive (0..1)."
@@ -225,7 +226,7 @@ def evaluate(
             version,
             X,
             y,
-            task=task,
+            task=task.value,
             threshold=threshold,
             slices=slices or None,
             n_bootstrap=bootstrap,
