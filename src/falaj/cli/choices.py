@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Direction", "ExportTarget", "Executor", "Outcome", "Policy", "RunStatus", "Task"]
+__all__ = ["Direction", "Executor", "ExportTarget", "Outcome", "Policy", "RunStatus", "Task"]
 
 
 class Executor(StrEnum):
