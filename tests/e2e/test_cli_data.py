@@ -121,3 +121,17 @@ def test_register_with_a_column_type_for_a_missing_column_is_refused(tmp_path: P
     )  # fmt: skip
     assert sql.code == 2
     assert "--column-type applies to CSV sources only, not to --sql" in sql.err
+
+
+def test_cli_prints_the_warnings_and_require_rows_exits_non_zero(tmp_path: Path) -> None:
+    home = str(tmp_path / "ws")
+    assert run_falaj("--home", home, "init").code == 0
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,amount\n")
+    refused = run_falaj("--home", home, "data", "register", "loans", str(empty), "--require-rows")
+    assert refused.code != 0
+    assert "no rows" in refused.err and "Traceback" not in refused.err
+    warned = run_falaj("--home", home, "data", "register", "loans", str(empty), "--json")
+    assert warned.code == 0
+    assert "warning:" in warned.err and "no rows" in warned.err
+    assert json.loads(warned.out)["warnings"][0].startswith("dataset 'loans': the source has")

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from falaj.cli.choices import Policy
-from falaj.cli.common import console, open_workspace, print_json
+from falaj.cli.common import console, err_console, open_workspace, print_json
 
 if TYPE_CHECKING:
     from falaj.data.profile import Profile
@@ -50,9 +51,20 @@ def register(
         [], "--column-type", help="CSV: COLUMN=ARROW_TYPE (e.g. zip=string); repeatable."
     ),
     description: str | None = typer.Option(None, help="What this version is."),
+    require_rows: bool = typer.Option(
+        False, "--require-rows", help="Refuse a source without rows (e.g. a header-only CSV)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Store a file, URI or query result as a dataset version (same content: same version)."""
+    """Store a file, URI or query result as a dataset version (same content: same version).
+
+    Warns when the source has no rows, and when a column's type differs from the previous
+    version's (naming the values that are not of the old type).
+    """
+    import warnings
+
+    from falaj.data.errors import DataWarning
+
     from falaj.data.sources import CsvSource, SqlSource, source_from_uri
     from falaj.errors import InvalidInputError
 
@@ -73,10 +85,19 @@ def register(
             types = {k: v[0] for k, v in _parse_pairs(column_type, "--column-type").items()}
             data = CsvSource(data.uri, delimiter=data.delimiter, column_types=types)
     labels = _parse_pairs(classify, "--classify") or None
-    with open_workspace(ctx) as ws:
-        version = ws.datasets.register(name, data, classifications=labels, description=description)
+    with open_workspace(ctx) as ws, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        version = ws.datasets.register(
+            name, data, classifications=labels, description=description, require_rows=require_rows
+        )
+    notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    for w in caught:  # other warnings go where they would have gone
+        if not issubclass(w.category, DataWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    for note in notes:
+        err_console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False)
     if as_json:
-        print_json(version.as_dict())
+        print_json({**version.as_dict(), "warnings": notes})
         return
     console.print(
         f"registered [bold]{version.id}[/]: {version.row_count:,} rows, "

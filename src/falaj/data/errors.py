@@ -7,7 +7,9 @@ from typing import Any
 from falaj.errors import BackendUnavailableError, InvalidInputError, NotFoundError, SchemaError
 
 __all__ = [
+    "DataWarning",
     "DatasetNotFoundError",
+    "EmptyDatasetError",
     "ExpectationFileError",
     "SourceFormatError",
     "SourceUnavailableError",
@@ -17,6 +19,14 @@ __all__ = [
 
 class DatasetNotFoundError(NotFoundError):
     """No dataset (or no such version of it) is registered."""
+
+
+class EmptyDatasetError(InvalidInputError):
+    """A source has no rows and the caller required some (``require_rows=True``)."""
+
+
+class DataWarning(UserWarning):
+    """Registered, but worth a look: no rows, or a column's type changed from the last version."""
 
 
 class SourceUnavailableError(BackendUnavailableError):

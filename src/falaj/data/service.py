@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from falaj.artifacts.service import ArtifactService
-from falaj.data.errors import DatasetNotFoundError
+from falaj.data.errors import DatasetNotFoundError, DataWarning
 from falaj.data.ingest import PARQUET_MEDIA_TYPE, ingest
+from falaj.data.registration_checks import check_rows, type_changes
 from falaj.data.profile import Profile, profile_parquet
 from falaj.data.sources import DataFrameSource, Source
 from falaj.data.tables import dataset_versions, datasets
@@ -63,11 +65,16 @@ class DatasetService(Service):
         classifications: dict[str, list[str]] | None = None,
         description: str | None = None,
         derived_from: str | None = None,
+        require_rows: bool = False,
     ) -> DatasetVersion:
         """Store ``data`` as a new version of ``name``, or return the version with the same content.
 
         ``data`` is a pandas DataFrame or a :class:`~falaj.data.sources.Source` (streamed in
         chunks). ``derived_from`` names the dataset version (``"name@3"``) this one was made from.
+
+        A source without rows, and a column whose type differs from the previous version's (with
+        the values to blame), raise a :class:`~falaj.data.errors.DataWarning`; ``require_rows``
+        refuses a source without rows (:class:`~falaj.data.errors.EmptyDatasetError`).
         """
         check_name(name)
         if description is not None and not isinstance(description, str):
@@ -78,10 +85,17 @@ class DatasetService(Service):
         parent = self._get_by_ref(derived_from) if derived_from is not None else None
         with tempfile.TemporaryDirectory(prefix="falaj-ingest-") as tmp:
             result = ingest(source.iter_batches(), Path(tmp) / "data.parquet")
+            notes = check_rows(name, result.row_count, require_rows=require_rows)
             labels = check_classifications(classifications, [c["name"] for c in result.schema])
             existing = self._find_content(name, result.content_digest)
             if existing is not None:
+                _warn(notes)
                 return self._record_duplicate(existing)
+            previous = self._latest(name)
+            if previous is not None:
+                changes = type_changes(previous.id, previous.schema, result.schema, result.path)
+                notes += [change.message(name) for change in changes]
+            _warn(notes)
             profile = profile_parquet(
                 result.path, redact=[c for c, tags in labels.items() if "pii" in tags]
             )
@@ -167,6 +181,12 @@ class DatasetService(Service):
             )
         ).scalar_one_or_none()
         return int(latest or 0) + 1
+
+    def _latest(self, name: str) -> DatasetVersion | None:
+        try:
+            return self.get(name)
+        except DatasetNotFoundError:
+            return None
 
     def _record_duplicate(self, existing: DatasetVersion) -> DatasetVersion:
         details = {"content_digest": existing.content_digest, "deduplicated": True}
@@ -356,3 +376,8 @@ def _version_from_row(row: Any) -> DatasetVersion:
         created_at=m["created_at"],
         region=m["region"],
     )
+
+
+def _warn(notes: list[str]) -> None:
+    for note in notes:
+        warnings.warn(DataWarning(note), stacklevel=3)
