@@ -64,7 +64,6 @@ def register(
     import warnings
 
     from falaj.data.errors import DataWarning
-
     from falaj.data.sources import CsvSource, SqlSource, source_from_uri
     from falaj.errors import InvalidInputError
 

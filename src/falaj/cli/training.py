@@ -58,6 +58,45 @@ def _frame(ws: Workspace, data: Path | None, dataset: str | None) -> pd.DataFram
     raise InvalidInputError(f"--data {data}: expected a .csv or .parquet file")
 
 
+def _columns(ws: Workspace, data: Path | None, dataset: str | None) -> list[str]:
+    """The column names of --data or --dataset, read from the schema or header only."""
+    from falaj.errors import InvalidInputError, NotFoundError
+
+    if (data is None) == (dataset is None):
+        raise InvalidInputError("give exactly one of --data PATH or --dataset NAME[@VERSION]")
+    if dataset is not None:
+        name, _, number = dataset.partition("@")
+        if number and not number.isdigit():
+            raise InvalidInputError(f"--dataset {dataset!r}: expected NAME or NAME@VERSION")
+        return ws.datasets.get(name, int(number) if number else None).columns
+    assert data is not None
+    if not data.is_file():
+        raise NotFoundError(f"--data {data} does not exist or is not a file")
+    if data.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(data).names)
+    if data.suffix.lower() in (".csv", ".txt"):
+        import csv
+
+        with data.open(newline="", encoding="utf-8", errors="replace") as fh:
+            return next(csv.reader(fh), [])
+    raise InvalidInputError(f"--data {data}: expected a .csv or .parquet file")
+
+
+def _check_columns(columns: list[str], **options: list[str]) -> None:
+    """Every column named by an option exists; checked before any data or model is loaded."""
+    from falaj.errors import InvalidInputError
+
+    for option, names in options.items():
+        for name in names:
+            if name not in columns:
+                raise InvalidInputError(
+                    f"--{option} {name[:100]!r} is not a column of the data "
+                    f"(columns: {columns[:50]})"
+                )
+
+
 def _yaml_problem(exc: Exception) -> str:
     """A YAML parse error in one line: what is wrong and where."""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -220,6 +259,7 @@ def evaluate(
     """Held-out metrics with bootstrap intervals, attached as 'evaluation' evidence."""
     _out_folder(out)
     with open_workspace(ctx) as ws:
+        _check_columns(_columns(ws, data, dataset), target=[target], slice=slices)
         X, y = _split(_frame(ws, data, dataset), target)
         outcome = ws.training.evaluate(
             model,
@@ -293,6 +333,7 @@ def fairness(
             )
     _out_folder(out)
     with open_workspace(ctx) as ws:
+        _check_columns(_columns(ws, data, dataset), target=[target], sensitive=sensitive)
         X, y = _split(_frame(ws, data, dataset), target)
         outcome = ws.training.audit_fairness(
             model,

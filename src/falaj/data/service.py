@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from falaj.artifacts.service import ArtifactService
 from falaj.data.errors import DatasetNotFoundError, DataWarning
 from falaj.data.ingest import PARQUET_MEDIA_TYPE, ingest
-from falaj.data.registration_checks import check_rows, type_changes
 from falaj.data.profile import Profile, profile_parquet
+from falaj.data.registration_checks import check_rows, type_changes
 from falaj.data.sources import DataFrameSource, Source
 from falaj.data.tables import dataset_versions, datasets
 from falaj.data.versions import (
