@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from falaj.lineage.graph import Node
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from falaj.workspace import Workspace
 
 __all__ = ["StepContext"]
@@ -22,6 +24,8 @@ class StepContext:
     ``ws`` is the workspace (re-opened in the worker for process and Ray executors). Runs the
     step opens with :meth:`start_run` are tagged with the step run and linked in lineage;
     :meth:`used` and :meth:`produced` link any other node (a dataset version, a model version).
+    :meth:`load_dataset` reads a registered dataset; read by name, the version it resolves to
+    is part of the step's cache key (:mod:`falaj.pipelines.dataset_reads`).
     """
 
     pipeline_run_id: str
@@ -70,6 +74,20 @@ class StepContext:
         """Record that this step read ``kind:node_id`` (e.g. a dataset version)."""
         Node(kind, node_id)  # validates
         self.links.append(("in", kind, node_id))
+
+    def load_dataset(self, ref: str) -> pd.DataFrame:
+        """A dataset version's rows: ``"name"`` reads the latest version *now* (and that version
+        becomes part of this step's cache key), ``"name@3"`` reads exactly version 3.
+
+        Either way the version read is linked to the step run in lineage.
+        """
+        from falaj.pipelines.dataset_reads import READ
+
+        version = self.ws.datasets.get(ref)
+        pinned = "@" in ref
+        self.links.append(("in" if pinned else READ, "dataset_version", version.id))
+        frame: pd.DataFrame = self.ws.datasets.load(version.name, version.version)
+        return frame
 
     def produced(self, kind: str, node_id: str) -> None:
         """Record that this step made ``kind:node_id`` (e.g. a model version)."""

@@ -171,3 +171,29 @@ def store_note(ctx: StepContext, text: str) -> dict[str, Any]:
 @pipeline
 def note_pipeline(text: str = "hello") -> None:
     store_note(text=text)
+
+
+@step
+def read_latest(ctx: StepContext, name: str = "loans", counter: str = "") -> dict[str, Any]:
+    """Reads a registered dataset by name: the version it resolves to is in the cache key."""
+    if counter:
+        _bump(counter)
+    frame = ctx.load_dataset(name)
+    return {"rows": len(frame), "total": int(frame["amount"].sum())}
+
+
+@step
+def read_pinned(ctx: StepContext, ref: str = "loans@1", counter: str = "") -> dict[str, Any]:
+    if counter:
+        _bump(counter)
+    return {"rows": len(ctx.load_dataset(ref))}
+
+
+@pipeline
+def reads_dataset(name: str = "loans", counter: str = "") -> None:
+    read_latest(name=name, counter=counter)
+
+
+@pipeline
+def reads_pinned(ref: str = "loans@1", counter: str = "") -> None:
+    read_pinned(ref=ref, counter=counter)
