@@ -12,6 +12,7 @@ from falaj.lineage.graph import Node
 if TYPE_CHECKING:
     import pandas as pd
 
+    from falaj.data.versions import DatasetVersion
     from falaj.workspace import Workspace
 
 __all__ = ["StepContext"]
@@ -75,17 +76,22 @@ class StepContext:
         Node(kind, node_id)  # validates
         self.links.append(("in", kind, node_id))
 
-    def load_dataset(self, ref: str) -> pd.DataFrame:
-        """A dataset version's rows: ``"name"`` reads the latest version *now* (and that version
-        becomes part of this step's cache key), ``"name@3"`` reads exactly version 3.
+    def dataset(self, ref: str) -> DatasetVersion:
+        """The dataset version ``ref`` names: ``"name"`` resolves to the latest version *now*
+        (and that version becomes part of this step's cache key), ``"name@3"`` to version 3.
 
-        Either way the version read is linked to the step run in lineage.
+        Either way the version is linked to the step run in lineage.
         """
         from falaj.pipelines.dataset_reads import READ
 
         version = self.ws.datasets.get(ref)
         pinned = "@" in ref
         self.links.append(("in" if pinned else READ, "dataset_version", version.id))
+        return version
+
+    def load_dataset(self, ref: str) -> pd.DataFrame:
+        """The rows of :meth:`dataset` ``(ref)`` as a DataFrame (bytes verified on read)."""
+        version = self.dataset(ref)
         frame: pd.DataFrame = self.ws.datasets.load(version.name, version.version)
         return frame
 
