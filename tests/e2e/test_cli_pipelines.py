@@ -3,6 +3,7 @@ schedule + scheduler, YAML specs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -84,10 +85,19 @@ def test_yaml_spec_schedule_and_scheduler_once(tmp_path: Path) -> None:
     assert bad.code == 2 and "cron 'nope' is invalid" in bad.err
     listed = json.loads(falaj(home, "pipeline", "list-schedules", "--json").out)
     assert [s["name"] for s in listed] == ["nightly"]
-    # the schedule was created less than a minute ago: nothing is due yet
-    once = falaj(home, "scheduler", "--once")
+    # Time is given, never assumed: at its creation time nothing is due, two minutes later the
+    # two minute slots in between are (however long the lines above took).
+    created = dt.datetime.fromisoformat(listed[0]["created_at"])
+    once = falaj(home, "scheduler", "--once", "--now", created.isoformat())
     assert once.code == 0, once.err
-    assert "0 slot(s) run" in once.out
+    assert "0 slot(s) run, 0 due" in once.out
+    later = created + dt.timedelta(minutes=2)
+    caught_up = falaj(home, "scheduler", "--once", "--now", later.isoformat())
+    assert caught_up.code == 0, caught_up.err
+    assert "2 slot(s) run, 2 due" in caught_up.out
+    assert caught_up.out.count("SUCCEEDED") == 2
+    again = falaj(home, "scheduler", "--once", "--now", later.isoformat())
+    assert "0 slot(s) run, 0 due" in again.out
 
 
 def test_unknown_pipeline_source_is_one_clear_line(tmp_path: Path) -> None:

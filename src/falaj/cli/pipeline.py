@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -371,15 +372,34 @@ def step_run_cmd(
     )
 
 
+def _parse_time(option: str, text: str) -> dt.datetime:
+    from falaj.errors import InvalidInputError
+
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(
+            f"{option} {text[:60]!r} is invalid; expected an ISO time like 2026-12-01T03:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def scheduler_cmd(
     ctx: typer.Context,
     once: bool = typer.Option(False, "--once", help="Run the due slots once and exit."),
     interval: float = typer.Option(30.0, min=0.1, help="Seconds between checks (loop mode)."),
+    now: str | None = typer.Option(
+        None,
+        "--now",
+        help="With --once: run the slots due at this ISO time (UTC if no zone) instead of now, "
+        "e.g. to catch up after an outage.",
+    ),
 ) -> None:
     """Run due scheduled pipelines; safe to run several schedulers at once."""
     _importable_cwd()
     import threading
 
+    from falaj.errors import InvalidInputError
     from falaj.pipelines.schedules import Claim
 
     def show(claim: Claim) -> None:
@@ -393,9 +413,14 @@ def scheduler_cmd(
             highlight=False,
         )
 
+    moment = None
+    if now is not None:
+        if not once:
+            raise InvalidInputError("--now needs --once (a looping scheduler follows the clock)")
+        moment = _parse_time("--now", now)
     with open_workspace(ctx) as ws:
         if once:
-            claims = ws.pipelines.schedules.tick(on_claim=show)
+            claims = ws.pipelines.schedules.tick(moment, on_claim=show)
             console.print(f"{sum(c.won for c in claims)} slot(s) run, {len(claims)} due")
             return
         stop = threading.Event()

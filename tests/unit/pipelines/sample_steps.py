@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,27 @@ def reads_dataset(name: str = "loans", counter: str = "") -> None:
 @pipeline
 def reads_pinned(ref: str = "loans@1", counter: str = "") -> None:
     read_pinned(ref=ref, counter=counter)
+
+
+@step
+def rendezvous(folder: str, label: str, other: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Arrive (write ``label``), then wait for ``other`` to arrive: both return only if they were
+    running at the same time. Waits on the other's arrival, never on a duration; the timeout is
+    only reached when the two did not run together (and then the step says so)."""
+    here = Path(folder)
+    (here / label).write_text(str(os.getpid()))
+    deadline = time.monotonic() + timeout
+    while not (here / other).exists():
+        if time.monotonic() > deadline:
+            return {"label": label, "met": False}
+        time.sleep(0.005)
+    return {"label": label, "met": True, "pid": os.getpid()}
+
+
+@pipeline
+def meeting(folder: str, timeout: float = 60.0) -> None:
+    left = rendezvous(folder=folder, label="left", other="right", timeout=timeout)
+    right = rendezvous.named("rendezvous_right")(
+        folder=folder, label="right", other="left", timeout=timeout
+    )
+    join(left, right)
