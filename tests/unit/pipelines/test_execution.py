@@ -189,6 +189,7 @@ def test_untrusted_opaque_output_fails_with_a_clear_error(ws: Workspace) -> None
         ws.pipelines.run(p)
 
 
+@pytest.mark.slow
 def test_process_executor_runs_independent_branches_at_the_same_time(
     ws: Workspace, tmp_path: Path
 ) -> None:
@@ -210,6 +211,7 @@ def test_process_executor_runs_independent_branches_at_the_same_time(
     assert executors == {"local-processes"}
 
 
+@pytest.mark.slow
 def test_a_step_in_a_child_process_reopens_the_workspace_as_the_same_principal(
     ws: Workspace,
 ) -> None:
