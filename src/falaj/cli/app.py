@@ -38,6 +38,7 @@ class Lazy:
         import typer.main
 
         target = getattr(importlib.import_module(f"falaj.cli.{self.module}"), self.attribute)
+        command: Any
         if isinstance(target, typer.Typer):
             command = typer.main.get_group(target)
         else:  # a plain function: a one-command Typer gives back that command itself
