@@ -25,6 +25,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             run.log_param("seed", 7)
             artifact = run.log_bytes(b"report body", "report.txt", "text/plain")
             run.log_dataset(version.id)
+            from sklearn.linear_model import LogisticRegression
+
+            X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+            run.log_model(LogisticRegression().fit(X, [0, 0, 1, 1]), "clf", input_example=X)
         pipe = ws.pipelines.run(f"{MOD}:linear", params={"rows": 2})
     return {
         "home": str(path),
@@ -47,9 +51,18 @@ def test_runs_show_by_the_printed_prefix_shows_artifacts_and_inputs(home: dict[s
     by_id = json.loads(_falaj(home, "runs", "show", home["run"], "--json").out)
     assert by_prefix == by_id
     assert [a["name"] for a in by_prefix["artifacts"]] == ["report.txt"]
+    assert [m["name"] for m in by_prefix["models"]] == ["clf"]
     assert by_prefix["inputs"] == [{"dataset_version": "loans@1", "context": "training"}]
     shown = _falaj(home, "runs", "show", prefix)
     assert "report.txt" in shown.out and "input dataset loans@1" in shown.out
+    assert f"model runs:/{home['run']}/clf" in shown.out
+
+
+def test_models_register_takes_the_run_id_prefix(home: dict[str, str]) -> None:
+    prefix = home["run"][:12]
+    made = _falaj(home, "models", "register", "churn", f"runs:/{prefix}/clf")
+    assert made.code == 0, made.err
+    assert f"from runs:/{home['run']}/clf" in made.out
 
 
 def test_pipeline_show_and_logs_by_a_prefix(home: dict[str, str]) -> None:

@@ -157,11 +157,18 @@ def versions(
 def register(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Registered model name (created on first use)."),
-    model_uri: str = typer.Argument(..., help="The logged model: runs:/<run_id>/<name>."),
+    model_uri: str = typer.Argument(
+        ..., help="The logged model: runs:/<run_id>/<name> (the run id or a unique prefix)."
+    ),
     description: str | None = typer.Option(None, help="What this version is."),
 ) -> None:
     """Register a logged model as the next version of NAME."""
+    from falaj.cli.runs import resolve_run
+
     with open_workspace(ctx) as ws:
+        run_part, sep, model_name = model_uri.removeprefix("runs:/").partition("/")
+        if model_uri.startswith("runs:/") and sep and len(run_part) < 32:
+            model_uri = f"runs:/{resolve_run(ws, run_part).id}/{model_name}"
         mv = ws.registry.create_version(name, model_uri, description=description)
     console.print(f"[green]registered[/] {mv.name} version {mv.version} from {mv.source_uri}")
 

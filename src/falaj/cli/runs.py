@@ -115,7 +115,7 @@ def search(
     _print_page(page.runs, page.next_page_token, as_json)
 
 
-def _resolve(ws: Workspace, run_id: str) -> Run:
+def resolve_run(ws: Workspace, run_id: str) -> Run:
     """A run by full id, or by a unique id prefix (as ``runs list`` shows them)."""
     from falaj.tracking.errors import RunNotFoundError
 
@@ -146,7 +146,7 @@ def show(
 ) -> None:
     """Show one run: attributes, params, latest metrics, tags, artifacts, models, inputs."""
     with open_workspace(ctx) as ws:
-        run = _resolve(ws, run_id)
+        run = resolve_run(ws, run_id)
     if as_json:
         print_json(run.as_dict())
         return
@@ -212,7 +212,7 @@ def compare(
     if len(run_ids) < 2:
         raise InvalidInputError(f"compare needs at least two run ids, got {len(run_ids)}")
     with open_workspace(ctx) as ws:
-        runs = [_resolve(ws, run_id) for run_id in run_ids]
+        runs = [resolve_run(ws, run_id) for run_id in run_ids]
     sections = {
         "params": _diff_rows(runs, "params"),
         "metrics": _diff_rows(runs, "metrics"),
