@@ -123,9 +123,10 @@ def test_malformed_yaml_spec_names_the_line(tmp_path: Path) -> None:
 def test_runs_with_an_unknown_status_is_refused(tmp_path: Path) -> None:
     home = tmp_path / "ws"
     assert run_falaj("init", str(home)).code == 0
-    r = falaj(home, "pipeline", "runs", "--status", "finished")
+    r = falaj(home, "pipeline", "list-runs", "--status", "finished")
     assert r.code == 2
-    assert "status='finished' is invalid; expected one of RUNNING, SUCCEEDED, FAILED" in r.err
+    assert "Invalid value for '--status'" in r.err
+    assert "'finished' is not one of 'RUNNING', 'SUCCEEDED', 'FAILED'" in r.err
 
 
 def test_export_to_a_folder_or_unwritable_path_is_one_clear_line(tmp_path: Path) -> None:
