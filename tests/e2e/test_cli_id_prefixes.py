@@ -50,7 +50,7 @@ def test_runs_show_by_the_printed_prefix_shows_artifacts_and_inputs(home: dict[s
     by_prefix = json.loads(_falaj(home, "runs", "show", prefix, "--json").out)
     by_id = json.loads(_falaj(home, "runs", "show", home["run"], "--json").out)
     assert by_prefix == by_id
-    assert [a["name"] for a in by_prefix["artifacts"]] == ["report.txt"]
+    assert [a["name"] for a in by_prefix["artifacts"]] == ["models/clf", "report.txt"]
     assert [m["name"] for m in by_prefix["models"]] == ["clf"]
     assert by_prefix["inputs"] == [{"dataset_version": "loans@1", "context": "training"}]
     shown = _falaj(home, "runs", "show", prefix)
