@@ -41,8 +41,10 @@ $(AIRFLOW):
 test: lint typecheck layers $(AIRFLOW)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# the fast inner loop: unit tests not marked slow (under a minute on a quiet 2-core machine);
+# `make test` runs everything, slow tests included
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit -q
+	$(BIN)/python -m pytest tests/unit -q -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._peer import run_peer
+
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT_VENV = ROOT / ".venv-prefect"
 FALAJ = str(Path(sys.executable).with_name("falaj"))
@@ -87,7 +89,9 @@ def _timed_process(
     )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(
+            f"{Path(argv[-1]).name} exited {proc.returncode}:\n{proc.stderr[-2000:]}"
+        )
     return elapsed
 
 
@@ -177,9 +181,11 @@ def main() -> None:
         cli = falaj_processes(tmp)
         python = _ensure_prefect()
         prefect = None
+        why = "Prefect 3 could not be installed into .venv-prefect"
         if python is not None:
             print("Prefect 3 processes (first run starts its temporary server)...", flush=True)
-            prefect = prefect_processes(tmp, python)
+            outcome = run_peer("Prefect 3", lambda: prefect_processes(tmp, python))
+            prefect, why = outcome.value, f"Prefect 3 failed: {outcome.reason}"
     print()
     print(f"{'measure':<58}{'Falaj':>10}{'Prefect 3':>12}{'ratio':>9}")
     print(
@@ -195,7 +201,7 @@ def main() -> None:
         ("cached_s", "whole process, 5 steps, cached re-run (s)"),
     ):
         if prefect is None:
-            print(f"{label:<58}{cli[key]:>10.2f}{'n/a':>12}{'n/a':>9}")
+            print(f"{label:<58}{cli[key]:>10.2f}{'n/a':>12}{'n/a':>9}   ({why})")
         else:
             ratio = prefect[key] / cli[key]
             print(
@@ -206,7 +212,7 @@ def main() -> None:
         f"{cli['info_s']:>10.2f}"
     )
     if prefect is None:
-        print("Prefect 3 could not be installed into .venv-prefect; no comparison this run.")
+        print(f"no comparison this run: {why}")
 
 
 if __name__ == "__main__":

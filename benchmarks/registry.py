@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks._peer import print_alone, run_peer
+
 N_VERSIONS = 200
 N_MOVES = 200
 N_LOOKUPS = 1_000
@@ -128,8 +130,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="falaj-bench-registry-") as tmp:
         root = Path(tmp)
         falaj = falaj_workloads(root)
-        mlflow = mlflow_workloads(root)
-    print(report(falaj, mlflow))
+        peer = run_peer("MLflow", lambda: mlflow_workloads(root))
+    if peer.value is None:
+        print_alone("MLflow", peer.reason, falaj)
+        return
+    print(report(falaj, peer.value))
     print("ratio = MLflow time / Falaj time (higher is better for Falaj)")
 
 

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks._peer import print_alone, run_peer
+
 N_PARAMS = 100
 N_METRICS = 10_000
 N_RUNS = 1_000
@@ -235,8 +237,11 @@ def main(argv: list[str] | None = None) -> None:
         print("running Falaj workloads...", flush=True)
         falaj = falaj_workloads(root / "falaj")
         print("running MLflow workloads...", flush=True)
-        mlflow = mlflow_workloads(root / "mlflow", full=full)
-    report(falaj, mlflow)
+        peer = run_peer("MLflow", lambda: mlflow_workloads(root / "mlflow", full=full))
+    if peer.value is None:
+        print_alone("MLflow", peer.reason, falaj)
+        return
+    report(falaj, peer.value)
 
 
 if __name__ == "__main__":

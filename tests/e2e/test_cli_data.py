@@ -30,7 +30,7 @@ def test_register_list_show_profile_diff_and_validate(tmp_path: Path) -> None:
     second = _csv(tmp_path / "loans2.csv", 260, shift=500)
     assert run_falaj("--home", home, "data", "register", "loans", str(second)).code == 0
 
-    listed = json.loads(run_falaj("--home", home, "data", "versions", "loans", "--json").out)
+    listed = json.loads(run_falaj("--home", home, "data", "list", "loans", "--json").out)
     assert [v["id"] for v in listed] == ["loans@1", "loans@2"]
     shown = json.loads(run_falaj("--home", home, "data", "show", "loans@1", "--json").out)
     assert shown["classifications"] == {"id": ["identifier"]}
@@ -63,7 +63,7 @@ def test_register_list_show_profile_diff_and_validate(tmp_path: Path) -> None:
     )
     assert warned.code == 0, warned.err
     assert "quarantined 126 rows into loans__quarantine@1" in warned.out
-    listed = json.loads(run_falaj("--home", home, "data", "versions", "--json").out)
+    listed = json.loads(run_falaj("--home", home, "data", "list", "--json").out)
     assert {v["id"]: v["validation"] for v in listed} == {
         "loans@2": "warned",
         "loans__quarantine@1": None,
@@ -115,10 +115,24 @@ def test_register_with_a_column_type_for_a_missing_column_is_refused(tmp_path: P
     r = run_falaj("--home", home, "data", "register", "x", str(path), "--column-type", "zip=string")
     assert r.code == 2
     assert "column_types names column(s) ['zip']" in r.err and "Traceback" not in r.err
-    assert "is not registered" in run_falaj("--home", home, "data", "versions", "x").err
+    assert "is not registered" in run_falaj("--home", home, "data", "list", "x").err
     sql = run_falaj(
         "--home", home, "data", "register", "x", "--sql", "SELECT 1 AS a", "--url",
         f"duckdb:///{tmp_path / 'w.duckdb'}", "--column-type", "a=string",
     )  # fmt: skip
     assert sql.code == 2
     assert "--column-type applies to CSV sources only, not to --sql" in sql.err
+
+
+def test_cli_prints_the_warnings_and_require_rows_exits_non_zero(tmp_path: Path) -> None:
+    home = str(tmp_path / "ws")
+    assert run_falaj("--home", home, "init").code == 0
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,amount\n")
+    refused = run_falaj("--home", home, "data", "register", "loans", str(empty), "--require-rows")
+    assert refused.code != 0
+    assert "no rows" in refused.err and "Traceback" not in refused.err
+    warned = run_falaj("--home", home, "data", "register", "loans", str(empty), "--json")
+    assert warned.code == 0
+    assert "warning:" in warned.err and "no rows" in warned.err
+    assert json.loads(warned.out)["warnings"][0].startswith("dataset 'loans': the source has")

@@ -3,6 +3,7 @@ schedule + scheduler, YAML specs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def test_run_rerun_from_cache_show_and_lineage(tmp_path: Path) -> None:
     logs = falaj(home, "pipeline", "show", run["id"], "--logs", "make_frame")
     assert logs.out == "making 3 rows\n"
 
-    runs = json.loads(falaj(home, "pipeline", "runs", "--json").out)
+    runs = json.loads(falaj(home, "pipeline", "list-runs", "--json").out)
     assert len(runs) == 2
 
     digest = shown["steps"][-1]["outputs"]["output"]["digest"]
@@ -56,7 +57,7 @@ def test_failed_run_names_the_step_and_resume_finishes_it(tmp_path: Path) -> Non
     failed = falaj(home, "pipeline", "run", f"{MOD}:gated", "-p", f"flag={flag}")
     assert failed.code == 10
     assert "step 'gate' failed: ValueError: gate is closed" in failed.err
-    run_id = json.loads(falaj(home, "pipeline", "runs", "--json").out)[0]["id"]
+    run_id = json.loads(falaj(home, "pipeline", "list-runs", "--json").out)[0]["id"]
     flag.write_text("open")
     resumed = falaj(home, "pipeline", "resume", run_id)
     assert resumed.code == 0, resumed.err
@@ -82,12 +83,21 @@ def test_yaml_spec_schedule_and_scheduler_once(tmp_path: Path) -> None:
     assert made.code == 0, made.err
     bad = falaj(home, "pipeline", "schedule", "bad", str(spec), "--cron", "nope")
     assert bad.code == 2 and "cron 'nope' is invalid" in bad.err
-    listed = json.loads(falaj(home, "pipeline", "schedules", "--json").out)
+    listed = json.loads(falaj(home, "pipeline", "list-schedules", "--json").out)
     assert [s["name"] for s in listed] == ["nightly"]
-    # the schedule was created less than a minute ago: nothing is due yet
-    once = falaj(home, "scheduler", "--once")
+    # Time is given, never assumed: at its creation time nothing is due, two minutes later the
+    # two minute slots in between are (however long the lines above took).
+    created = dt.datetime.fromisoformat(listed[0]["created_at"])
+    once = falaj(home, "scheduler", "--once", "--now", created.isoformat())
     assert once.code == 0, once.err
-    assert "0 slot(s) run" in once.out
+    assert "0 slot(s) run, 0 due" in once.out
+    later = created + dt.timedelta(minutes=2)
+    caught_up = falaj(home, "scheduler", "--once", "--now", later.isoformat())
+    assert caught_up.code == 0, caught_up.err
+    assert "2 slot(s) run, 2 due" in caught_up.out
+    assert caught_up.out.count("SUCCEEDED") == 2
+    again = falaj(home, "scheduler", "--once", "--now", later.isoformat())
+    assert "0 slot(s) run, 0 due" in again.out
 
 
 def test_unknown_pipeline_source_is_one_clear_line(tmp_path: Path) -> None:
@@ -113,9 +123,10 @@ def test_malformed_yaml_spec_names_the_line(tmp_path: Path) -> None:
 def test_runs_with_an_unknown_status_is_refused(tmp_path: Path) -> None:
     home = tmp_path / "ws"
     assert run_falaj("init", str(home)).code == 0
-    r = falaj(home, "pipeline", "runs", "--status", "finished")
+    r = falaj(home, "pipeline", "list-runs", "--status", "finished")
     assert r.code == 2
-    assert "status='finished' is invalid; expected one of RUNNING, SUCCEEDED, FAILED" in r.err
+    assert "Invalid value for '--status'" in r.err
+    assert "'finished' is not one of 'RUNNING', 'SUCCEEDED', 'FAILED'" in r.err
 
 
 def test_export_to_a_folder_or_unwritable_path_is_one_clear_line(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ def test_gate_check_exit_codes_follow_the_gates_through_approval_and_promotion(
     assert promoted.code == 0, promoted.err
     assert "promoted credit-risk v1 to champion" in promoted.out
 
-    records = json.loads(run_falaj(*h, "gate", "promotions", "credit-risk", "--json").out)
+    records = json.loads(run_falaj(*h, "gate", "list-promotions", "credit-risk", "--json").out)
     assert [(r["version"], r["requester"], r["risk"]) for r in records] == [
         (1, Principal.local().name, "high")
     ]
@@ -147,7 +147,7 @@ def test_free_text_in_tables_is_printed_as_typed_not_read_as_markup(tmp_path: Pa
     approve = ("approve", "credit-risk", "1", "--as", "bob", "--role", "risk-approver")
     r = run_falaj(*h, *approve, "--comment", "[auto] checks and [b]ias report")
     assert r.code == 0, r.err
-    approvals = run_falaj(*h, "gate", "approvals", "credit-risk", "1")
+    approvals = run_falaj(*h, "gate", "list-approvals", "credit-risk", "1")
     assert "[auto] checks and [b]ias report" in approvals.out
     moved = run_falaj(
         *h,
@@ -192,7 +192,7 @@ def test_models_list_show_and_versions(tmp_path: Path) -> None:
     ]
     shown = json.loads(run_falaj(*h, "models", "show", "credit-risk", "challenger", "--json").out)
     assert (shown["version"], shown["source"], shown["status"]) == (2, uri, "READY")
-    versions = json.loads(run_falaj(*h, "models", "versions", "credit-risk", "--json").out)
+    versions = json.loads(run_falaj(*h, "models", "list-versions", "credit-risk", "--json").out)
     assert [v["version"] for v in versions] == [2, 1]
     missing = run_falaj(*h, "models", "show", "nope")
     assert missing.code == 3 and "'nope' does not exist" in missing.err

@@ -36,3 +36,12 @@ def test_lifecycle_links_dataset_steps_run_and_model_version(ws: Workspace) -> N
     second = ws.pipelines.run(credit_lifecycle, params=params)
     assert [s.status for s in second.steps] == ["CACHED"] * 5
     assert ws.registry.get_version("credit-risk-pipeline", "latest").version == 1
+
+    # New data under the same name: the step that read it by name runs again on the new version.
+    import pandas as pd
+
+    newer = ws.datasets.register("credit", pd.read_csv(german_credit_path()).iloc[:800])
+    third = ws.pipelines.run(credit_lifecycle, params=params)
+    ingest = third.latest("ingest")
+    assert ingest is not None and ingest.status == "SUCCEEDED"
+    assert ws.pipelines.load_output(ingest.id, "dataset_version") == newer.id == "credit@2"

@@ -2,41 +2,128 @@
 
 Input mistakes print one line and exit non-zero (the :class:`~falaj.errors.FalajError` subclass's
 ``exit_code``); no traceback reaches the user unless ``FALAJ_DEBUG=1``.
+
+Start-up cost: the sub-commands live in their own modules and are loaded only when named
+(:class:`LazyGroup`), so ``falaj info`` neither imports nor builds ``falaj train``; heavy
+libraries (pandas, pyarrow, sklearn) are imported inside the commands that use them. A test pins
+that ``falaj --help`` imports neither pandas nor sklearn.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from falaj.cli import (
-    artifacts,
-    audit,
-    data,
-    db,
-    demo,
-    gates,
-    interop,
-    lineage,
-    models,
-    pipeline,
-    runs,
-    training,
-    workspace_cmds,
-)
 from falaj.cli.common import err_console, state
+
+__all__ = ["COMMANDS", "LazyGroup", "app", "main"]
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """Where a top-level command lives: ``module:attribute`` (a Typer app or a function)."""
+
+    module: str
+    attribute: str
+    hidden: bool = False
+
+    def load(self, name: str) -> Any:
+        import typer.main
+
+        target = getattr(importlib.import_module(f"falaj.cli.{self.module}"), self.attribute)
+        command: Any
+        if isinstance(target, typer.Typer):
+            command = typer.main.get_group(target)
+        else:  # a plain function: a one-command Typer gives back that command itself
+            single = typer.Typer(add_completion=False, rich_markup_mode="rich")
+            single.command(name)(target)
+            command = typer.main.get_command(single)
+        command.name = name
+        command.hidden = self.hidden
+        return command
+
+
+#: Every top-level command in lifecycle order: foundation, data, tracking, registry and gates,
+#: pipelines, training, demo. ``step`` is for orchestrators, so it is hidden from ``--help``.
+COMMANDS: dict[str, Lazy] = {
+    "init": Lazy("workspace_cmds", "init"),
+    "info": Lazy("workspace_cmds", "info"),
+    "db": Lazy("db", "app"),
+    "artifacts": Lazy("artifacts", "app"),
+    "audit": Lazy("audit", "app"),
+    "data": Lazy("data", "app"),
+    "runs": Lazy("runs", "app"),
+    "import": Lazy("interop", "app"),
+    "models": Lazy("models", "app"),
+    "gate": Lazy("gates", "gate_app"),
+    "approve": Lazy("gates", "approve"),
+    "promote": Lazy("gates", "promote"),
+    "pipeline": Lazy("pipeline", "app"),
+    "step": Lazy("pipeline", "step_app", hidden=True),
+    "scheduler": Lazy("pipeline", "scheduler_cmd"),
+    "lineage": Lazy("lineage", "lineage_cmd"),
+    "train": Lazy("training", "app"),
+    "demo": Lazy("demo", "demo"),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: a sub-command's module is imported and built only when it is named."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        _plain_flags(params)
+        return params
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            command = COMMANDS[cmd_name].load(cmd_name)
+            _polish(command, ctx)
+            self.add_command(command, cmd_name)
+        return command
+
+
+def _polish(command: Any, ctx: Any) -> None:
+    """Flags show no ``<bool>`` type in help (a flag takes no value), here and in sub-commands."""
+    _plain_flags([*command.params, command.get_help_option(ctx)])
+    for sub in getattr(command, "commands", {}).values():
+        _polish(sub, ctx)
+
+
+def _plain_flags(params: list[Any]) -> None:
+    for param in params:
+        if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
 
 app = typer.Typer(
     name="falaj",
+    cls=LazyGroup,
     help="Falaj: one governed workflow from raw data to a monitored model in production.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode="rich",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from falaj import __version__
+
+        typer.echo(f"falaj {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -48,33 +135,25 @@ def _root(
     config: Path | None = typer.Option(
         None, "--config", help="Settings file (default: $FALAJ_CONFIG or <home>/falaj.toml)."
     ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the Falaj version and exit.",
+    ),
 ) -> None:
     st = state(ctx)
     st.home = home
     st.config = config
 
 
-# Lifecycle order: foundation, data, tracking, registry and gates, pipelines, training.
-workspace_cmds.register(app)
-app.add_typer(db.app, name="db")
-app.add_typer(artifacts.app, name="artifacts")
-app.add_typer(audit.app, name="audit")
-app.add_typer(data.app, name="data")
-app.add_typer(runs.app, name="runs")
-app.add_typer(interop.app, name="import")
-app.add_typer(models.app, name="models")
-gates.register(app)
-pipeline.register(app)
-lineage.register(app)
-app.add_typer(training.app, name="train")
-demo.register(app)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: runs the app and turns Falaj errors into one-line messages.
 
-    Usage mistakes (unknown options, missing arguments) are reported by the command-line parser
-    itself with exit code 2; Falaj errors print one red line and exit with their ``exit_code``.
+    Usage mistakes (unknown options, missing arguments, a value outside an option's choices) are
+    reported by the command-line parser itself with exit code 2; Falaj errors print one red line
+    and exit with their ``exit_code``.
     """
     from falaj.errors import FalajError
 

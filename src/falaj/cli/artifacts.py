@@ -27,23 +27,31 @@ def put(
 @app.command("get")
 def get(
     ctx: typer.Context,
-    digest: str = typer.Argument(..., help="sha256 digest (with or without 'sha256:')."),
+    digest: str = typer.Argument(
+        ..., help="sha256 digest (with or without 'sha256:'), or a unique prefix of it."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the bytes."),
 ) -> None:
     """Write an artifact to a file; the file appears only if its digest checks out."""
+    from falaj.artifacts.lookup import resolve_digest
+
     with open_workspace(ctx) as ws:
-        path = ws.artifacts.get_file(digest, output)
+        path = ws.artifacts.get_file(resolve_digest(ws.store, digest), output)
     console.print(f"wrote {path}")
 
 
 @app.command("verify")
 def verify(
     ctx: typer.Context,
-    digest: str | None = typer.Argument(None, help="One digest; default: every artifact."),
+    digest: str | None = typer.Argument(
+        None, help="One digest (or a unique prefix); default: every artifact."
+    ),
 ) -> None:
     """Re-hash stored objects; exit 5 if any is damaged or missing."""
+    from falaj.artifacts.lookup import resolve_digest
+
     with open_workspace(ctx) as ws:
-        report = ws.artifacts.verify(digest)
+        report = ws.artifacts.verify(None if digest is None else resolve_digest(ws.store, digest))
     for d, why in report.damaged.items():
         console.print(f"[red]damaged[/] {d}: {why}", highlight=False)
     for d in report.missing:
@@ -59,7 +67,7 @@ def verify(
 def list_(
     ctx: typer.Context,
     limit: int = typer.Option(50, min=1, help="How many, newest first."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List stored artifacts, newest first."""
     with open_workspace(ctx) as ws:

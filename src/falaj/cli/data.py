@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from falaj.cli.common import console, open_workspace, print_json
+from falaj.cli.choices import Policy
+from falaj.cli.common import console, err_console, open_workspace, print_json
 from falaj.cli.fail_on import FAIL_ON
 
 if TYPE_CHECKING:
@@ -53,11 +55,20 @@ def register(
     encoding: str | None = typer.Option(
         None, "--encoding", help="CSV: the file's text encoding (default utf-8; e.g. latin-1)."
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    require_rows: bool = typer.Option(
+        False, "--require-rows", help="Refuse a source without rows (e.g. a header-only CSV)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Store a file, URI or query result as a dataset version (same content: same version)."""
-    import dataclasses
+    """Store a file, URI or query result as a dataset version (same content: same version).
 
+    Warns when the source has no rows, and when a column's type differs from the previous
+    version's (naming the values that are not of the old type).
+    """
+    import dataclasses
+    import warnings
+
+    from falaj.data.errors import DataWarning
     from falaj.data.sources import CsvSource, SqlSource, source_from_uri
     from falaj.errors import InvalidInputError
 
@@ -81,10 +92,19 @@ def register(
         if encoding:
             data = dataclasses.replace(data, encoding=encoding)
     labels = _parse_pairs(classify, "--classify") or None
-    with open_workspace(ctx) as ws:
-        version = ws.datasets.register(name, data, classifications=labels, description=description)
+    with open_workspace(ctx) as ws, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        version = ws.datasets.register(
+            name, data, classifications=labels, description=description, require_rows=require_rows
+        )
+    notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    for w in caught:  # other warnings go where they would have gone
+        if not issubclass(w.category, DataWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    for note in notes:
+        err_console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False)
     if as_json:
-        print_json(version.as_dict())
+        print_json({**version.as_dict(), "warnings": notes})
         return
     console.print(
         f"registered [bold]{version.id}[/]: {version.row_count:,} rows, "
@@ -149,10 +169,11 @@ def classify(
 
 
 @app.command("versions")
+@app.command("list")
 def versions(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, help="Dataset name; default: every dataset."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List the versions of a dataset (or the latest version of every dataset)."""
     with open_workspace(ctx) as ws:
@@ -180,7 +201,7 @@ def versions(
 def show(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="NAME@VERSION, or NAME for the latest."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Metadata, schema, classifications and validation status of a version."""
     with open_workspace(ctx) as ws:
@@ -215,7 +236,7 @@ def _render_version(v: DatasetVersion, status: str | None) -> None:
 def profile(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="NAME@VERSION, or NAME for the latest."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Per-column statistics stored with the version."""
     with open_workspace(ctx) as ws:
@@ -260,8 +281,10 @@ def validate(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="NAME@VERSION, or NAME for the latest."),
     expectations: Path = typer.Option(..., "--expectations", "-e", help="Suite YAML file."),
-    policy: str = typer.Option("fail", "--policy", help="fail | warn | quarantine."),
-    as_json: bool = typer.Option(False, "--json"),
+    policy: Policy = typer.Option(
+        Policy.fail, "--policy", help="What a failure does: exit non-zero, warn, or quarantine."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Check a version against an expectation suite; exit non-zero when it fails (policy fail).
 
@@ -270,7 +293,7 @@ def validate(
     from falaj.data.errors import ValidationFailedError
     from falaj.data.validate import check_policy
 
-    chosen = check_policy(policy)
+    chosen = check_policy(policy.value)
     with open_workspace(ctx) as ws:
         try:
             result = ws.datasets.validate(ref, expectations, policy=chosen)
@@ -330,7 +353,7 @@ def diff(
     ctx: typer.Context,
     a: str = typer.Argument(..., help="NAME@VERSION (before)."),
     b: str = typer.Argument(..., help="NAME@VERSION (after)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Schema, row-count and per-column statistic changes between two versions."""
     with open_workspace(ctx) as ws:
@@ -364,7 +387,7 @@ def anomalies(
     reference: str = typer.Option(..., "--reference", "-r", help="NAME@VERSION to compare to."),
     outliers: bool = typer.Option(False, help="Also score rows with IsolationForest."),
     fail_on: str = FAIL_ON,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Compare a batch with a reference version: volume, nulls, categories, range, shift.
 
@@ -381,3 +404,7 @@ def anomalies(
         console.print(report.summary(), highlight=False, markup=False)
     severities = [f.severity for f in report.findings]
     exit_for(fail_on, alerts=severities.count("alert"), warnings=severities.count("warning"))
+
+
+# The spelling of the previous release, hidden, kept for one release.
+app.command("versions", hidden=True, help="Old spelling of 'data list'.")(versions)

@@ -7,10 +7,6 @@ from pathlib import Path
 import typer
 
 
-def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
-
-
 def demo(
     workdir: Path | None = typer.Option(
         None, "--workdir", help="Folder for the demo workspace (default: a temporary folder)."

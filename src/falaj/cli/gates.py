@@ -38,12 +38,6 @@ _AS_HELP = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(gate_app, name="gate")
-    app.command("approve")(approve)
-    app.command("promote")(promote)
-
-
 def render_report(report: GateReport) -> None:
     """Print each condition with its evidence and PASS/FAIL, then the verdict."""
     title = (
@@ -126,7 +120,7 @@ def policy_show(
     console.print(policy.text, highlight=False, markup=False)
 
 
-@gate_app.command("approvals")
+@gate_app.command("list-approvals")
 def approvals(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Registered model name."),
@@ -149,7 +143,7 @@ def approvals(
     console.print(table)
 
 
-@gate_app.command("promotions")
+@gate_app.command("list-promotions")
 def promotions(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Registered model name."),
@@ -229,3 +223,8 @@ def promote(
         f"change record {record.id}, risk {record.risk}, "
         f"approvers: {', '.join(a['approver'] for a in record.approvers) or 'none'}"
     )
+
+
+# The spellings of the previous release, hidden, kept for one release.
+gate_app.command("approvals", hidden=True, help="Old spelling of list-approvals.")(approvals)
+gate_app.command("promotions", hidden=True, help="Old spelling of list-promotions.")(promotions)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.tree import Tree
 
+from falaj.cli.choices import Direction
 from falaj.cli.common import console, open_workspace, print_json
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def parse_node(text: str) -> Node:
     from falaj.lineage.graph import Node
 
     value = text.strip()
-    if _HEX64.match(value):
+    if _HEX64.match(value) or value.startswith("sha256:"):
         return Node("artifact", value.split(":")[-1].lower())
     kind, sep, ident = value.partition(":")
     if sep and kind in KINDS:
@@ -54,13 +55,15 @@ def parse_node(text: str) -> Node:
 
 
 def resolve_node(ws: Workspace, text: str) -> Node:
-    """:func:`parse_node`, plus a bare registered dataset name meaning its latest version."""
+    """:func:`parse_node`, plus id prefixes (as list tables print them) and a bare registered
+    dataset name meaning its latest version."""
     from falaj.data.errors import DatasetNotFoundError
     from falaj.errors import InvalidInputError
     from falaj.lineage.graph import Node
+    from falaj.lineage.lookup import resolve_node_prefix
 
     try:
-        return parse_node(text)
+        return resolve_node_prefix(ws.store, parse_node(text))
     except InvalidInputError as not_a_node:
         name = text.strip()
         if not _NAME.match(name):
@@ -107,15 +110,11 @@ def lineage_cmd(
         ...,
         help="kind:id, an artifact digest, model 'name/3', dataset 'name@2' or a dataset name.",
     ),
-    direction: str = typer.Option("both", help="up | down | both"),
+    direction: Direction = typer.Option(Direction.both, help="Which way to walk the graph."),
     depth: int = typer.Option(64, min=1, max=64, help="How many edges to follow."),
     as_json: bool = typer.Option(False, "--json", help="Export the graph as JSON."),
 ) -> None:
     """Print the lineage graph around a node as a tree (or export it as JSON)."""
-    from falaj.errors import InvalidInputError
-
-    if direction not in ("up", "down", "both"):
-        raise InvalidInputError(f"--direction {direction!r} is invalid; expected up|down|both")
     with open_workspace(ctx) as ws:
         target = resolve_node(ws, node)
         up = ws.lineage.upstream(target, max_depth=depth) if direction != "down" else []
@@ -137,7 +136,3 @@ def lineage_cmd(
         console.print(lineage_tree(target, up, upstream=True, title="made from ↑"))
     if direction != "up":
         console.print(lineage_tree(target, down, upstream=False, title="used by ↓"))
-
-
-def register(root: typer.Typer) -> None:
-    root.command("lineage")(lineage_cmd)

@@ -47,7 +47,10 @@ def _version_dict(mv: ModelVersion) -> dict[str, Any]:
 
 
 @app.command("list")
-def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def list_(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
     """List registered models with their latest version and aliases."""
     with open_workspace(ctx) as ws:
         models = ws.registry.list_models()
@@ -78,7 +81,7 @@ def show(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Registered model name."),
     version: str | None = typer.Argument(None, help="Version number, alias or 'latest'."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show a registered model, or one of its versions (by number or alias)."""
     with open_workspace(ctx) as ws:
@@ -123,12 +126,12 @@ def show(
         console.print(f"  {label:<12} {escape(value)}", highlight=False)
 
 
-@app.command("versions")
+@app.command("list-versions")
 def versions(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Registered model name."),
     include_deleted: bool = typer.Option(False, "--all", help="Include DELETED versions."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List a model's versions, newest first."""
     with open_workspace(ctx) as ws:
@@ -154,11 +157,18 @@ def versions(
 def register(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Registered model name (created on first use)."),
-    model_uri: str = typer.Argument(..., help="The logged model: runs:/<run_id>/<name>."),
+    model_uri: str = typer.Argument(
+        ..., help="The logged model: runs:/<run_id>/<name> (the run id or a unique prefix)."
+    ),
     description: str | None = typer.Option(None, help="What this version is."),
 ) -> None:
     """Register a logged model as the next version of NAME."""
+    from falaj.cli.runs import resolve_run
+
     with open_workspace(ctx) as ws:
+        run_part, sep, model_name = model_uri.removeprefix("runs:/").partition("/")
+        if model_uri.startswith("runs:/") and sep and len(run_part) < 32:
+            model_uri = f"runs:/{resolve_run(ws, run_part).id}/{model_name}"
         mv = ws.registry.create_version(name, model_uri, description=description)
     console.print(f"[green]registered[/] {mv.name} version {mv.version} from {mv.source_uri}")
 
@@ -207,9 +217,9 @@ def delete(
 @alias_app.command("set")
 def alias_set(
     ctx: typer.Context,
-    name: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Registered model name."),
     alias: str = typer.Argument(..., help="e.g. champion, challenger."),
-    version: int = typer.Argument(..., min=1),
+    version: int = typer.Argument(..., min=1, help="Version number the alias points at."),
     reason: str = typer.Option(..., "--reason", help="Why the alias moves (kept forever)."),
 ) -> None:
     """Point ALIAS at VERSION (use `falaj promote` to move it through the gates)."""
@@ -221,8 +231,8 @@ def alias_set(
 @alias_app.command("delete")
 def alias_delete(
     ctx: typer.Context,
-    name: str = typer.Argument(...),
-    alias: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Registered model name."),
+    alias: str = typer.Argument(..., help="Alias name, e.g. champion."),
     reason: str = typer.Option(..., "--reason", help="Why the alias is removed."),
 ) -> None:
     """Remove ALIAS (its history stays)."""
@@ -234,9 +244,9 @@ def alias_delete(
 @alias_app.command("history")
 def alias_history(
     ctx: typer.Context,
-    name: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Registered model name."),
     alias: str | None = typer.Argument(None, help="One alias; default: every alias."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Every move of an alias: who, when, why, from which version to which."""
     with open_workspace(ctx) as ws:
@@ -272,8 +282,8 @@ def alias_history(
 @alias_app.command("at")
 def alias_at(
     ctx: typer.Context,
-    name: str = typer.Argument(...),
-    alias: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="Registered model name."),
+    alias: str = typer.Argument(..., help="Alias name, e.g. champion."),
     when: str = typer.Argument(..., help="ISO time, e.g. 2026-11-26T10:00:00Z (UTC if no zone)."),
 ) -> None:
     """Which version ALIAS pointed at, at time WHEN; exit 3 if it pointed at none."""
@@ -293,3 +303,7 @@ def alias_at(
         console.print(f"{name}: alias {alias} pointed at no version at {moment.isoformat()}")
         raise typer.Exit(3)
     console.print(f"{name}: alias {alias} pointed at v{version} at {moment.isoformat()}")
+
+
+# The spelling of the previous release, hidden, kept for one release.
+app.command("versions", hidden=True, help="Old spelling of list-versions.")(versions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
+from falaj.cli.choices import Executor, ExportTarget, RunStatus
 from falaj.cli.common import console, err_console, open_workspace, print_json, state
 
 if TYPE_CHECKING:
@@ -21,7 +23,6 @@ step_app = typer.Typer(
 )
 
 _PARAM_HELP = "Pipeline parameter KEY=VALUE (VALUE parsed as JSON when it is valid JSON)."
-_EXECUTORS = ("local", "processes", "ray")
 
 
 def _importable_cwd() -> None:
@@ -48,16 +49,12 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     return params
 
 
-def _executor(name: str, workers: int) -> Any:
-    from falaj.errors import InvalidInputError
-
-    if name not in _EXECUTORS:
-        raise InvalidInputError(f"--executor {name!r} is unknown; expected one of {_EXECUTORS}")
-    if name == "ray":
+def _executor(name: Executor, workers: int) -> Any:
+    if name == Executor.ray:
         return "ray"
     from falaj.pipelines.executors.local import LocalExecutor
 
-    return LocalExecutor(max_workers=workers, processes=name == "processes")
+    return LocalExecutor(max_workers=workers, processes=name == Executor.processes)
 
 
 class _ProgressView:
@@ -163,7 +160,7 @@ def run_cmd(
     source: str = typer.Argument(..., help="YAML spec path or module:attr of a @pipeline."),
     param: list[str] = typer.Option(None, "--param", "-p", help=_PARAM_HELP),
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step, ignore the cache."),
-    executor: str = typer.Option("local", help="local | processes | ray"),
+    executor: Executor = typer.Option(Executor.local, help="Where the steps run."),
     workers: int = typer.Option(4, min=1, help="Parallel steps for the local executors."),
     as_json: bool = typer.Option(False, "--json", help="Print the finished run as JSON."),
 ) -> None:
@@ -194,10 +191,12 @@ def run_cmd(
 @app.command("resume")
 def resume_cmd(
     ctx: typer.Context,
-    run_id: str = typer.Argument(..., help="The FAILED pipeline run to resume."),
-    no_cache: bool = typer.Option(False, "--no-cache"),
-    executor: str = typer.Option("local", help="local | processes | ray"),
-    workers: int = typer.Option(4, min=1),
+    run_id: str = typer.Argument(
+        ..., help="The FAILED pipeline run to resume (id or unique prefix)."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run every step, ignore the cache."),
+    executor: Executor = typer.Option(Executor.local, help="Where the steps run."),
+    workers: int = typer.Option(4, min=1, help="Parallel steps for the local executors."),
     force: bool = typer.Option(
         False,
         "--force",
@@ -225,19 +224,19 @@ def resume_cmd(
     _print_run(run)
 
 
-@app.command("runs")
+@app.command("list-runs")
 def runs_cmd(
     ctx: typer.Context,
     pipeline: str | None = typer.Option(None, help="Only runs of this pipeline."),
-    status: str | None = typer.Option(
-        None, help="Only runs in this status: RUNNING, SUCCEEDED or FAILED."
-    ),
-    limit: int = typer.Option(20, min=1),
-    as_json: bool = typer.Option(False, "--json"),
+    status: RunStatus | None = typer.Option(None, help="Only runs in this status."),
+    limit: int = typer.Option(20, min=1, help="How many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List pipeline runs, newest first."""
     with open_workspace(ctx) as ws:
-        runs = ws.pipelines.list_runs(pipeline=pipeline, status=status, limit=limit)
+        runs = ws.pipelines.list_runs(
+            pipeline=pipeline, status=status.value if status else None, limit=limit
+        )
     if as_json:
         print_json([_run_json(r) for r in runs])
         return
@@ -258,9 +257,9 @@ def runs_cmd(
 @app.command("show")
 def show_cmd(
     ctx: typer.Context,
-    run_id: str = typer.Argument(...),
+    run_id: str = typer.Argument(..., help="Pipeline run id (or a unique prefix of it)."),
     logs: str | None = typer.Option(None, "--logs", help="Print the logs of this step."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show a pipeline run: its steps, their cache keys and outputs (or one step's logs)."""
     from falaj.pipelines.errors import StepNotFoundError
@@ -288,7 +287,7 @@ def show_cmd(
 def export_cmd(
     ctx: typer.Context,
     source: str = typer.Argument(..., help="YAML spec path or module:attr of a @pipeline."),
-    to: str = typer.Option(..., "--to", help="airflow | kubeflow"),
+    to: ExportTarget = typer.Option(..., "--to", help="The orchestrator to export to."),
     output: Path = typer.Option(..., "--output", "-o", help="File to write."),
     param: list[str] = typer.Option(None, "--param", "-p", help=_PARAM_HELP),
     image: str = typer.Option("falaj:latest", help="Container image (kubeflow)."),
@@ -308,7 +307,7 @@ def export_cmd(
     overrides: dict[str, Any] = {} if st.home is None else {"home": st.home}
     modules = Settings.load(config_file=st.config, **overrides).step_modules
     pipe = load_pipeline(source, parse_params(param), allowed_modules=modules)
-    if to == "airflow":
+    if to == ExportTarget.airflow:
         from falaj.pipelines.exporters.airflow import export_airflow
 
         text = export_airflow(pipe, dag_id=dag_id, schedule=schedule, home=workspace_home)
@@ -319,12 +318,10 @@ def export_cmd(
             raise InvalidInputError(
                 f"--output {str(output)!r} cannot be written: {exc.strerror or exc}"
             ) from exc
-    elif to == "kubeflow":
+    else:
         from falaj.pipelines.exporters.kubeflow import export_kubeflow
 
         export_kubeflow(pipe, output, image=image, home=workspace_home)
-    else:
-        raise InvalidInputError(f"--to {to!r} is unknown; expected 'airflow' or 'kubeflow'")
     console.print(f"wrote {to} export of {pipe.name!r} ({len(pipe.order)} steps) to {output}")
 
 
@@ -343,8 +340,11 @@ def schedule_cmd(
     console.print(f"schedule {sched.name!r}: {sched.source} at '{sched.cron}' (UTC)")
 
 
-@app.command("schedules")
-def schedules_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+@app.command("list-schedules")
+def schedules_cmd(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
     """List schedules."""
     with open_workspace(ctx) as ws:
         items = ws.pipelines.schedules.list()
@@ -364,7 +364,7 @@ def step_run_cmd(
     step: str = typer.Argument(..., help="The step to run."),
     run_key: str = typer.Option(..., "--run-key", help="Identifies the pipeline run."),
     param: list[str] = typer.Option(None, "--param", "-p", help=_PARAM_HELP),
-    no_cache: bool = typer.Option(False, "--no-cache"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run every step, ignore the cache."),
 ) -> None:
     """Run one step; inputs come from the store (upstream steps ran under the same key)."""
     _importable_cwd()
@@ -379,15 +379,34 @@ def step_run_cmd(
     )
 
 
+def _parse_time(option: str, text: str) -> dt.datetime:
+    from falaj.errors import InvalidInputError
+
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(
+            f"{option} {text[:60]!r} is invalid; expected an ISO time like 2026-12-01T03:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def scheduler_cmd(
     ctx: typer.Context,
     once: bool = typer.Option(False, "--once", help="Run the due slots once and exit."),
     interval: float = typer.Option(30.0, min=0.1, help="Seconds between checks (loop mode)."),
+    now: str | None = typer.Option(
+        None,
+        "--now",
+        help="With --once: run the slots due at this ISO time (UTC if no zone) instead of now, "
+        "e.g. to catch up after an outage.",
+    ),
 ) -> None:
     """Run due scheduled pipelines; safe to run several schedulers at once."""
     _importable_cwd()
     import threading
 
+    from falaj.errors import InvalidInputError
     from falaj.pipelines.schedules import Claim
 
     def show(claim: Claim) -> None:
@@ -401,9 +420,14 @@ def scheduler_cmd(
             highlight=False,
         )
 
+    moment = None
+    if now is not None:
+        if not once:
+            raise InvalidInputError("--now needs --once (a looping scheduler follows the clock)")
+        moment = _parse_time("--now", now)
     with open_workspace(ctx) as ws:
         if once:
-            claims = ws.pipelines.schedules.tick(on_claim=show)
+            claims = ws.pipelines.schedules.tick(moment, on_claim=show)
             console.print(f"{sum(c.won for c in claims)} slot(s) run, {len(claims)} due")
             return
         stop = threading.Event()
@@ -414,7 +438,6 @@ def scheduler_cmd(
             stop.set()
 
 
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="pipeline")
-    root.add_typer(step_app, name="step")
-    root.command("scheduler")(scheduler_cmd)
+# The spellings of the previous release, hidden, kept for one release.
+app.command("runs", hidden=True, help="Old spelling of list-runs.")(runs_cmd)
+app.command("schedules", hidden=True, help="Old spelling of list-schedules.")(schedules_cmd)

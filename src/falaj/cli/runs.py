@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from falaj.cli.choices import EndStatus
 from falaj.cli.common import console, open_workspace, print_json
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def search(
     _print_page(page.runs, page.next_page_token, as_json)
 
 
-def _resolve(ws: Workspace, run_id: str) -> Run:
+def resolve_run(ws: Workspace, run_id: str) -> Run:
     """A run by full id, or by a unique id prefix (as ``runs list`` shows them)."""
     from falaj.tracking.errors import RunNotFoundError
 
@@ -144,7 +145,8 @@ def _resolve(ws: Workspace, run_id: str) -> Run:
             f"run {run_id!r} does not exist"
             + (f" ({len(matches)} runs start with it; give more characters)" if matches else "")
         )
-    return matches[0]
+    # search results are the light record; the full id reads models, artifacts and inputs too
+    return ws.tracking.get_run(matches[0].id)
 
 
 @app.command("show")
@@ -155,7 +157,7 @@ def show(
 ) -> None:
     """Show one run: attributes, params, latest metrics, tags, artifacts, models, inputs."""
     with open_workspace(ctx) as ws:
-        run = _resolve(ws, run_id)
+        run = resolve_run(ws, run_id)
     if as_json:
         print_json(run.as_dict())
         return
@@ -221,7 +223,7 @@ def compare(
     if len(run_ids) < 2:
         raise InvalidInputError(f"compare needs at least two run ids, got {len(run_ids)}")
     with open_workspace(ctx) as ws:
-        runs = [_resolve(ws, run_id) for run_id in run_ids]
+        runs = [resolve_run(ws, run_id) for run_id in run_ids]
     sections = {
         "params": _diff_rows(runs, "params"),
         "metrics": _diff_rows(runs, "metrics"),
@@ -274,17 +276,15 @@ def _delta(a: Any, b: Any) -> str:
 def end(
     ctx: typer.Context,
     run_id: str = typer.Argument(..., metavar="RUN", help="Run id (or a unique prefix of one)."),
-    status: str = typer.Option(
-        "KILLED", "--status", help="KILLED or FAILED: how the run is recorded as ended."
+    status: EndStatus = typer.Option(
+        EndStatus.KILLED,
+        "--status",
+        case_sensitive=False,
+        help="How the run is recorded as ended.",
     ),
     reason: str = typer.Option("", "--reason", help="Why, recorded with the run and audited."),
 ) -> None:
     """End a run left RUNNING by a process that was killed (audited as run.end)."""
-    from falaj.errors import InvalidInputError
-
-    status = status.upper()
-    if status not in ("KILLED", "FAILED"):
-        raise InvalidInputError(f"--status {status!r} is invalid: expected KILLED or FAILED")
     with open_workspace(ctx) as ws:
-        run = ws.tracking.end_run(_resolve(ws, run_id).id, status, reason=reason)
+        run = ws.tracking.end_run(resolve_run(ws, run_id).id, status.value, reason=reason)
     console.print(f"run {run.id[:12]} ({escape(run.name)}) ended as {run.status}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
+from falaj.cli.choices import Task
 from falaj.cli.common import console, open_workspace, print_json
 from falaj.cli.fail_on import FAIL_ON
 
@@ -82,6 +83,45 @@ def _label(value: str | None, y: Any) -> Any:
         if str(label) == value:
             return label.item() if hasattr(label, "item") else label
     return value
+
+
+def _columns(ws: Workspace, data: Path | None, dataset: str | None) -> list[str]:
+    """The column names of --data or --dataset, read from the schema or header only."""
+    from falaj.errors import InvalidInputError, NotFoundError
+
+    if (data is None) == (dataset is None):
+        raise InvalidInputError("give exactly one of --data PATH or --dataset NAME[@VERSION]")
+    if dataset is not None:
+        name, _, number = dataset.partition("@")
+        if number and not number.isdigit():
+            raise InvalidInputError(f"--dataset {dataset!r}: expected NAME or NAME@VERSION")
+        return ws.datasets.get(name, int(number) if number else None).columns
+    assert data is not None
+    if not data.is_file():
+        raise NotFoundError(f"--data {data} does not exist or is not a file")
+    if data.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(data).names)
+    if data.suffix.lower() in (".csv", ".txt"):
+        import csv
+
+        with data.open(newline="", encoding="utf-8", errors="replace") as fh:
+            return next(csv.reader(fh), [])
+    raise InvalidInputError(f"--data {data}: expected a .csv or .parquet file")
+
+
+def _check_columns(columns: list[str], **options: list[str]) -> None:
+    """Every column named by an option exists; checked before any data or model is loaded."""
+    from falaj.errors import InvalidInputError
+
+    for option, names in options.items():
+        for name in names:
+            if name not in columns:
+                raise InvalidInputError(
+                    f"--{option} {name[:100]!r} is not a column of the data "
+                    f"(columns: {columns[:50]})"
+                )
 
 
 def _split(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series[Any]]:
@@ -224,7 +264,7 @@ def evaluate(
     data: Path | None = _DATA,
     dataset: str | None = _DATASET,
     target: str = _TARGET,
-    task: str = typer.Option("classification", "--task", help="classification | regression"),
+    task: Task = typer.Option(Task.classification, "--task", help="The kind of model."),
     slices: list[str] = typer.Option([], "--slice", help="Column to compute metrics per value."),
     threshold: float = typer.Option(
         0.5, "--threshold", help="Score at which a case is predicted positive (0..1)."
@@ -239,13 +279,14 @@ def evaluate(
     """Held-out metrics with bootstrap intervals, attached as 'evaluation' evidence."""
     _out_folder(out)
     with open_workspace(ctx) as ws:
+        _check_columns(_columns(ws, data, dataset), target=[target], slice=slices)
         X, y = _split(_frame(ws, data, dataset), target)
         outcome = ws.training.evaluate(
             model,
             version,
             X,
             y,
-            task=task,
+            task=task.value,
             threshold=threshold,
             positive_label=_label(positive_label, y),
             slices=slices or None,
@@ -329,6 +370,7 @@ def fairness(
             )
     _out_folder(out)
     with open_workspace(ctx) as ws:
+        _check_columns(_columns(ws, data, dataset), target=[target], sensitive=sensitive)
         X, y = _split(_frame(ws, data, dataset), target)
         outcome = ws.training.audit_fairness(
             model,

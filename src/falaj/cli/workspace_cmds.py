@@ -12,11 +12,6 @@ from falaj.cli.common import console, open_workspace, print_json, state
 from falaj.redact import redact
 
 
-def register(app: typer.Typer) -> None:
-    app.command("init")(init)
-    app.command("info")(info)
-
-
 def init(
     ctx: typer.Context,
     path: Path | None = typer.Argument(
@@ -50,7 +45,7 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Where things are stored, schema and library versions, region, principal."""
-    import platform
+    import sys
 
     import sqlalchemy
 
@@ -67,7 +62,7 @@ def info(
             "principal": str(ws.principal),
             "audit events": str(ws.audit.count()),
             "falaj": falaj.__version__,
-            "python": platform.python_version(),
+            "python": ".".join(str(n) for n in sys.version_info[:3]),
             "sqlalchemy": sqlalchemy.__version__,
         }
         sources = {k: v for k, v in ws.settings.sources.items() if v != "default"}

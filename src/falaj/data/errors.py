@@ -8,7 +8,9 @@ from falaj.errors import BackendUnavailableError, InvalidInputError, NotFoundErr
 
 __all__ = [
     "ClassificationConflictError",
+    "DataWarning",
     "DatasetNotFoundError",
+    "EmptyDatasetError",
     "ExpectationFileError",
     "SourceFormatError",
     "SourceUnavailableError",
@@ -18,6 +20,14 @@ __all__ = [
 
 class DatasetNotFoundError(NotFoundError):
     """No dataset (or no such version of it) is registered."""
+
+
+class EmptyDatasetError(InvalidInputError):
+    """A source has no rows and the caller required some (``require_rows=True``)."""
+
+
+class DataWarning(UserWarning):
+    """Registered, but worth a look: no rows, or a column's type changed from the last version."""
 
 
 class SourceUnavailableError(BackendUnavailableError):

@@ -297,6 +297,15 @@ class _Builder:
             raise self.fail(
                 spec, "in", f"{path}.in", f"expected a list of values, got {preview(allowed)}"
             )
+        if kind == "str" and allowed is not None and any(isinstance(v, bool) for v in allowed):
+            booleans = [v for v in allowed if isinstance(v, bool)]
+            raise self.fail(
+                spec,
+                "in",
+                f"{path}.in",
+                f"holds the booleans {booleans!r} but the column is type: str; YAML reads "
+                "unquoted yes/no/on/off/true/false as booleans: quote them (in: ['yes', 'no'])",
+            )
         regex = spec.get("regex")
         if regex is not None:
             try:

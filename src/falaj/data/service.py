@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from falaj.artifacts.service import ArtifactService
-from falaj.data.errors import ClassificationConflictError, DatasetNotFoundError
+from falaj.data.errors import ClassificationConflictError, DatasetNotFoundError, DataWarning
 from falaj.data.ingest import PARQUET_MEDIA_TYPE, ingest
 from falaj.data.profile import Profile, profile_parquet
+from falaj.data.registration_checks import check_rows, type_changes
 from falaj.data.sources import DataFrameSource, Source
 from falaj.data.tables import dataset_versions, datasets
 from falaj.data.versions import (
@@ -68,11 +70,16 @@ class DatasetService(Service):
         classifications: dict[str, list[str]] | None = None,
         description: str | None = None,
         derived_from: str | None = None,
+        require_rows: bool = False,
     ) -> DatasetVersion:
         """Store ``data`` as a new version of ``name``, or return the version with the same content.
 
         ``data`` is a pandas DataFrame or a :class:`~falaj.data.sources.Source` (streamed in
         chunks). ``derived_from`` names the dataset version (``"name@3"``) this one was made from.
+
+        A source without rows, and a column whose type differs from the previous version's (with
+        the values to blame), raise a :class:`~falaj.data.errors.DataWarning`; ``require_rows``
+        refuses a source without rows (:class:`~falaj.data.errors.EmptyDatasetError`).
         """
         check_name(name)
         check_text("description", description)
@@ -80,7 +87,9 @@ class DatasetService(Service):
         # Authorized before any byte is stored: a refused principal leaves nothing behind.
         actor = self.authorize(Action.DATASET_REGISTER, "dataset", name)
         with machinery():
-            return self._register(name, source, actor, classifications, description, derived_from)
+            return self._register(
+                name, source, actor, classifications, description, derived_from, require_rows
+            )
 
     def _register(
         self,
@@ -90,17 +99,25 @@ class DatasetService(Service):
         classifications: dict[str, list[str]] | None,
         description: str | None,
         derived_from: str | None,
+        require_rows: bool,
     ) -> DatasetVersion:
         parent = self._get_by_ref(derived_from) if derived_from is not None else None
         with tempfile.TemporaryDirectory(prefix="falaj-ingest-") as tmp:
             result = ingest(source.iter_batches(), Path(tmp) / "data.parquet")
+            notes = check_rows(name, result.row_count, require_rows=require_rows)
             columns = [c["name"] for c in result.schema]
             given = check_classifications(classifications, columns)
             existing = self._find_content(name, result.content_digest)
             if existing is not None:
                 _check_same_classifications(existing, given)
+                _warn(notes)
                 return self._record_duplicate(existing, actor)
             labels = self._inherited_classifications(name, parent, given, columns)
+            previous = self._latest(name)
+            if previous is not None:
+                changes = type_changes(previous.id, previous.schema, result.schema, result.path)
+                notes += [change.message(name) for change in changes]
+            _warn(notes)
             profile = profile_parquet(
                 result.path, redact=[c for c, tags in labels.items() if "pii" in tags]
             )
@@ -229,6 +246,12 @@ class DatasetService(Service):
             )
         ).scalar_one_or_none()
         return int(latest or 0) + 1
+
+    def _latest(self, name: str) -> DatasetVersion | None:
+        try:
+            return self.get(name)
+        except DatasetNotFoundError:
+            return None
 
     def _record_duplicate(self, existing: DatasetVersion, actor: Actor) -> DatasetVersion:
         details = {"content_digest": existing.content_digest, "deduplicated": True}
@@ -454,3 +477,8 @@ def _version_from_row(row: Any) -> DatasetVersion:
         created_at=m["created_at"],
         region=m["region"],
     )
+
+
+def _warn(notes: list[str]) -> None:
+    for note in notes:
+        warnings.warn(DataWarning(note), stacklevel=3)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "CSV_NULL_VALUES",
     "DEFAULT_CHUNK_ROWS",
     "CsvSource",
     "DataFrameSource",
@@ -41,6 +42,28 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_ROWS = 65_536
+#: What reads as a missing value in a CSV field: pandas' ``read_csv`` defaults (empty included).
+CSV_NULL_VALUES = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
 _CSV_BLOCK_BYTES = 16 * 1024 * 1024
 
 
@@ -102,6 +125,10 @@ class CsvSource:
     names such as ``"int64"``, ``"string"``, ``"timestamp[s]"``) when a column changes later.
     The file is decoded as ``encoding`` (default UTF-8; e.g. ``"latin-1"``, ``"cp1252"``): text
     that does not decode is refused with a hint, never stored as a binary column.
+
+    Missing values are read as pandas reads them, in every column type text included: an empty
+    field and the markers in :data:`CSV_NULL_VALUES` (``NA``, ``null``, ``NaN``...) are null, so
+    a CSV file and ``pandas.read_csv`` of it register as the same version.
     """
 
     uri: str
@@ -137,7 +164,12 @@ class CsvSource:
                     fh,
                     read_options=pacsv.ReadOptions(block_size=self.block_size, encoding=encoding),
                     parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
-                    convert_options=pacsv.ConvertOptions(column_types=types),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types=types,
+                        null_values=list(CSV_NULL_VALUES),
+                        strings_can_be_null=True,
+                        quoted_strings_can_be_null=True,
+                    ),
                 )
                 unknown = sorted(set(types) - set(reader.schema.names))
                 if unknown:

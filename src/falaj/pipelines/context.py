@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from falaj.lineage.graph import Node
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from falaj.artifacts.service import ArtifactService
     from falaj.data.service import DatasetService
+    from falaj.data.versions import DatasetVersion
     from falaj.lineage.graph import LineageService
     from falaj.registry.service import RegistryService
     from falaj.tracking.run import ActiveRun
@@ -58,6 +61,8 @@ class StepContext:
     ``ws`` is the workspace (re-opened in the worker for process and Ray executors). Runs the
     step opens with :meth:`start_run` are tagged with the step run and linked in lineage;
     :meth:`used` and :meth:`produced` link any other node (a dataset version, a model version).
+    :meth:`load_dataset` reads a registered dataset; read by name, the version it resolves to
+    is part of the step's cache key (:mod:`falaj.pipelines.dataset_reads`).
     """
 
     pipeline_run_id: str
@@ -106,6 +111,25 @@ class StepContext:
         """Record that this step read ``kind:node_id`` (e.g. a dataset version)."""
         Node(kind, node_id)  # validates
         self.links.append(("in", kind, node_id))
+
+    def dataset(self, ref: str) -> DatasetVersion:
+        """The dataset version ``ref`` names: ``"name"`` resolves to the latest version *now*
+        (and that version becomes part of this step's cache key), ``"name@3"`` to version 3.
+
+        Either way the version is linked to the step run in lineage.
+        """
+        from falaj.pipelines.dataset_reads import READ
+
+        version = self.ws.datasets.get(ref)
+        pinned = "@" in ref
+        self.links.append(("in" if pinned else READ, "dataset_version", version.id))
+        return version
+
+    def load_dataset(self, ref: str) -> pd.DataFrame:
+        """The rows of :meth:`dataset` ``(ref)`` as a DataFrame (bytes verified on read)."""
+        version = self.dataset(ref)
+        frame: pd.DataFrame = self.ws.datasets.load(version.name, version.version)
+        return frame
 
     def produced(self, kind: str, node_id: str) -> None:
         """Record that this step made ``kind:node_id`` (e.g. a model version)."""

@@ -29,23 +29,24 @@ def ingest(
     """The dataset version ``dataset`` (``name`` for the latest, or ``name@3``); registered from
     ``csv_path`` when the dataset does not exist yet.
 
-    ``source_digest`` (the raw file's sha256) is part of the cache key: new data, new run.
+    ``source_digest`` (the raw file's sha256) is part of the cache key: new data, new run. Read
+    by name, the version ``dataset`` resolves to when the step runs is part of it too.
     """
     from falaj.errors import NotFoundError
 
     name, _, number = dataset.partition("@")
     try:
-        version = ctx.ws.datasets.get(name, int(number) if number else None)
+        ctx.ws.datasets.get(name, int(number) if number else None)
     except NotFoundError:
         if not csv_path or number:
             raise
-        version = ctx.ws.datasets.register(
+        registered = ctx.ws.datasets.register(
             name, pd.read_csv(csv_path), description="German credit applicants"
         )
-        print(f"registered {version.id} from {csv_path}")
+        print(f"registered {registered.id} from {csv_path}")
     if source_digest:
         ctx.used("artifact", source_digest)
-    ctx.used("dataset_version", version.id)
+    version = ctx.dataset(dataset)
     frame = ctx.ws.datasets.load(version.name, version.version)
     print(f"ingested {version.id}: {len(frame)} rows, {len(frame.columns)} columns")
     return frame, version.id

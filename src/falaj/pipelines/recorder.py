@@ -7,6 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from falaj.pipelines import repository as repo
+from falaj.pipelines.dataset_reads import READ, current_reads, reads_of, with_datasets
 from falaj.pipelines.graph import StepNode
 from falaj.pipelines.records import CACHED, FAILED, SUCCEEDED, StepOutput, StepRun
 from falaj.pipelines.task import StepResult
@@ -25,10 +26,21 @@ class StepRecorder:
         self._svc = service
 
     def cached(self, key: str) -> StepRun | None:
+        """The step run to reuse for static ``key``: when the step read datasets by name, only
+        one that read the versions those names resolve to now (:mod:`.dataset_reads`)."""
         with self._svc.store.read() as conn:
             hit = repo.find_cached(conn, key)
         if hit is None:
             return None
+        names = self._read_names(hit.id)
+        if names:
+            reads = current_reads(names, _LatestVersions(self._svc))
+            if reads is None:
+                return None  # a dataset it read is gone: run the step again
+            with self._svc.store.read() as conn:
+                hit = repo.find_cached(conn, with_datasets(key, reads))
+            if hit is None:
+                return None
         objects = self._svc.artifacts.objects
         if not all(objects.exists(o.digest) for o in hit.outputs.values()):
             return None  # outputs lost from the store: run the step again
@@ -103,11 +115,12 @@ class StepRecorder:
             info = self._svc.artifacts.put_bytes(mat.data, media_type=mat.media_type)
             outputs.append(StepOutput(name, info.digest, mat.materializer, mat.media_type))
         status = SUCCEEDED if last.ok else FAILED
+        reads = reads_of(last.links) if last.ok else {}
         values = self._values(
             run_id,
             node,
             step_run_id,
-            key,
+            with_datasets(key, reads),
             input_digests,
             status,
             len(attempts),
@@ -121,7 +134,7 @@ class StepRecorder:
             "pipeline.step.record",
             "step_run",
             step_run_id,
-            details={"step": node.name, "status": status, "cache_key": key},
+            details={"step": node.name, "status": status, "cache_key": values["cache_key"]},
         ) as m:
             repo.insert_step_run(
                 m.conn,
@@ -130,8 +143,24 @@ class StepRecorder:
                 outputs=outputs,
                 cacheable=node.step.options.cache,
                 links=last.links,
+                probe_key=key if reads else None,
             )
         return self._as_record(values, outputs)
+
+    def _read_names(self, step_run_id: str) -> list[str]:
+        """Names of the datasets a step run read by name (from its lineage ``read`` edges)."""
+        from falaj.lineage.graph import LineageService, Node
+
+        edges = LineageService(self._svc.context).upstream(
+            Node("step_run", step_run_id), max_depth=1
+        )
+        return sorted(
+            {
+                e.source.id.rpartition("@")[0]
+                for e in edges
+                if e.relation == READ and e.source.kind == "dataset_version"
+            }
+        )
 
     def _values(
         self,
@@ -171,3 +200,20 @@ class StepRecorder:
     @staticmethod
     def _as_record(values: dict[str, Any], outputs: list[StepOutput]) -> StepRun:
         return StepRun(**values, outputs={o.name: o for o in outputs})
+
+
+class _LatestVersions:
+    """:class:`~falaj.pipelines.dataset_reads.DatasetLookup` over the data service."""
+
+    def __init__(self, service: PipelineService) -> None:
+        from falaj.data.service import DatasetService
+
+        self._datasets = DatasetService(service.context, service.artifacts)
+
+    def latest_id(self, name: str) -> str | None:
+        from falaj.data.errors import DatasetNotFoundError
+
+        try:
+            return self._datasets.get(name).id
+        except DatasetNotFoundError:
+            return None

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from falaj.governance.principal import Principal
 from falaj.lineage.graph import Node, record_edge
+from falaj.pipelines.dataset_reads import READ
 from falaj.pipelines.records import PipelineRun, StepOutput, StepRun
 from falaj.pipelines.tables import pipeline_runs, step_cache, step_outputs, step_runs
 from falaj.store.dml import insert_ignore
@@ -102,8 +103,13 @@ def insert_step_run(
     outputs: Sequence[StepOutput],
     cacheable: bool,
     links: Sequence[tuple[str, str, str]],
+    probe_key: str | None = None,
 ) -> None:
-    """The step run row, its outputs, its cache entry and its lineage edges, all at once."""
+    """The step run row, its outputs, its cache entry and its lineage edges, all at once.
+
+    ``probe_key`` (the static key of a step that read datasets by name) is pointed at this
+    step run too, replacing the step run it pointed at (see :mod:`.dataset_reads`).
+    """
     conn.execute(sa.insert(step_runs).values(**values))
     if outputs:
         conn.execute(
@@ -125,6 +131,13 @@ def insert_step_run(
             step_cache,
             {"cache_key": values["cache_key"], "step_run_id": values["id"], "created_at": _now()},
         )
+        if probe_key is not None and probe_key != values["cache_key"]:
+            conn.execute(sa.delete(step_cache).where(step_cache.c.cache_key == probe_key))
+            insert_ignore(
+                conn,
+                step_cache,
+                {"cache_key": probe_key, "step_run_id": values["id"], "created_at": _now()},
+            )
     me = Node("step_run", values["id"])
     record_edge(conn, Node("pipeline_run", values["pipeline_run_id"]), me, "contains", principal)
     for digest in sorted(set(values["inputs"].values())):
@@ -138,6 +151,8 @@ def insert_step_run(
     for direction, kind, node_id in links:
         if direction == "in":
             record_edge(conn, Node(kind, node_id), me, "used", principal)
+        elif direction == READ:
+            record_edge(conn, Node(kind, node_id), me, READ, principal)
         else:
             record_edge(conn, me, Node(kind, node_id), "produced", principal)
 

@@ -152,6 +152,7 @@ class Runner:
         )
         self.done[attempt.node.name] = recorded.outputs
         self.recorded[attempt.node.name] = recorded
+        attempt.key = recorded.cache_key  # with the dataset versions the step read, if any
         self._emit(
             "cached",
             attempt,
@@ -200,6 +201,7 @@ class Runner:
         )
         self.done[attempt.node.name] = recorded.outputs
         self.recorded[attempt.node.name] = recorded
+        attempt.key = recorded.cache_key  # with the dataset versions the step read, if any
         for out_name, value in result.values.items():
             if value is not NOTHING:
                 self.values[recorded.outputs[out_name].digest] = value

@@ -83,11 +83,33 @@ def _check_cron(cron: str) -> None:
 
 
 class ScheduleService(Service):
-    """``ws.pipelines.schedules``: create, list and run cron schedules."""
+    """``ws.pipelines.schedules``: create, list and run cron schedules.
 
-    def __init__(self, context: ServiceContext, pipelines: PipelineService) -> None:
+    Time comes from ``clock`` (UTC-aware ``now``; the store's clock by default), never from the
+    wall clock directly: :meth:`using_clock` gives the same service on another clock, so tests
+    and replays decide what "now" is.
+    """
+
+    def __init__(
+        self,
+        context: ServiceContext,
+        pipelines: PipelineService,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         super().__init__(context)
         self._pipelines = pipelines
+        self.clock = clock
+
+    def using_clock(self, clock: Callable[[], dt.datetime]) -> ScheduleService:
+        """This service with ``clock`` as its "now" (for creation times, due slots, claims)."""
+        return ScheduleService(self.context, self._pipelines, clock=clock)
+
+    def _now(self) -> dt.datetime:
+        moment = self.clock()
+        if moment.tzinfo is None:
+            raise InvalidInputError("the schedule clock must return timezone-aware (UTC) times")
+        return moment.astimezone(dt.UTC)
 
     # -- managing ------------------------------------------------------------------------------
     def create(
@@ -114,7 +136,7 @@ class ScheduleService(Service):
             "cron": cron,
             "enabled": enabled,
             "created_by": self.principal.name,
-            "created_at": utcnow(),
+            "created_at": self._now(),
         }
         with self.mutation("schedule.create", "schedule", name, details={"cron": cron}) as m:
             if insert_ignore(m.conn, schedules, row) == 0:
@@ -189,8 +211,9 @@ class ScheduleService(Service):
         executor: Any = None,
         on_claim: Callable[[Claim], None] | None = None,
     ) -> builtins.list[Claim]:
-        """Claim and run every due slot of every enabled schedule; returns what was tried."""
-        moment = now or utcnow()
+        """Claim and run every due slot of every enabled schedule up to ``now`` (default: the
+        service's clock); returns what was tried."""
+        moment = now or self._now()
         if moment.tzinfo is None:
             raise InvalidInputError("now must be timezone-aware (UTC)")
         who = scheduler_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
@@ -212,13 +235,18 @@ class ScheduleService(Service):
         stop: threading.Event | None = None,
         executor: Any = None,
         on_claim: Callable[[Claim], None] | None = None,
+        on_tick: Callable[[dt.datetime, builtins.list[Claim]], None] | None = None,
     ) -> None:
-        """Tick every ``interval`` seconds until ``stop`` is set."""
+        """Tick every ``interval`` seconds until ``stop`` is set; each tick runs the slots due at
+        the clock's "now" and then calls ``on_tick(now, claims)``."""
         if interval <= 0:
             raise InvalidInputError(f"interval={interval!r} is invalid; expected seconds > 0")
         event = stop or threading.Event()
         while not event.is_set():
-            self.tick(executor=executor, on_claim=on_claim)
+            moment = self._now()
+            claims = self.tick(moment, executor=executor, on_claim=on_claim)
+            if on_tick is not None:
+                on_tick(moment, claims)
             event.wait(interval)
 
     def _claim_and_run(
@@ -236,7 +264,7 @@ class ScheduleService(Service):
                     "schedule_id": schedule.id,
                     "scheduled_for": slot,
                     "claimed_by": who[:200],
-                    "claimed_at": utcnow(),
+                    "claimed_at": self._now(),
                     "status": "CLAIMED",
                     "pipeline_run_id": None,
                     "error": None,

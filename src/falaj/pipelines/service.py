@@ -40,6 +40,7 @@ from falaj.pipelines.runner import Runner, StepEvent
 from falaj.pipelines.spec import check_params, load_pipeline
 from falaj.pipelines.tables import pipeline_runs, step_runs
 from falaj.store.dml import insert_ignore
+from falaj.store.prefix import resolve_prefix
 from falaj.store.schema import new_id, utcnow
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ class PipelineService(Service):
         ``force`` also resumes a run left RUNNING by a process that died.
         """
         run = self.get_run(run_id)
+        run_id = run.id  # the full id when a prefix was given
         if run.status == RUNNING and not force:
             raise RunStateError(
                 f"pipeline run {run_id} is RUNNING; if the process running it died, resume "
@@ -371,11 +373,18 @@ class PipelineService(Service):
 
     # -- reading -------------------------------------------------------------------------------
     def get_run(self, run_id: str) -> PipelineRun:
+        """A pipeline run by id, or by a unique prefix of it (as list tables print ids)."""
         self.authorize(Action.PIPELINE_READ, "pipeline_run", str(run_id))
         with self.store.read() as conn:
             row = conn.execute(
                 sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)
             ).one_or_none()
+            if row is None:
+                full = resolve_prefix(conn, pipeline_runs.c.id, run_id, "pipeline run id")
+                if full is not None:
+                    row = conn.execute(
+                        sa.select(pipeline_runs).where(pipeline_runs.c.id == full)
+                    ).one()
             if row is None:
                 raise PipelineRunNotFoundError(f"pipeline run {run_id!r} does not exist")
             return repo.read_pipeline_run(conn, row)
@@ -400,9 +409,14 @@ class PipelineService(Service):
             return [repo.read_pipeline_run(conn, r, with_steps=False) for r in conn.execute(query)]
 
     def get_step_run(self, step_run_id: str) -> StepRun:
+        """A step run by id, or by a unique prefix of it (as ``pipeline show`` prints ids)."""
         self.authorize(Action.PIPELINE_READ, "step_run", str(step_run_id))
         with self.store.read() as conn:
             found = repo.read_step_runs(conn, step_runs.c.id == step_run_id)
+            if not found:
+                full = resolve_prefix(conn, step_runs.c.id, step_run_id, "step run id")
+                if full is not None:
+                    found = repo.read_step_runs(conn, step_runs.c.id == full)
         if not found:
             raise PipelineRunNotFoundError(f"step run {step_run_id!r} does not exist")
         return found[0]

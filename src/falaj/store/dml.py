@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Table
+    from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = ["insert_ignore"]
 
@@ -17,6 +18,8 @@ def insert_ignore(
     rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
 ) -> int:
     """Insert ``rows``, silently skipping any that collide with a unique key; returns inserted."""
+    from sqlalchemy.dialects import postgresql, sqlite  # here: a read-only command needs neither
+
     dialect = conn.dialect.name
     stmt: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":

@@ -26,7 +26,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from falaj.governance.audit import Actor, record_event
 from falaj.store.batch_writer import Item
@@ -99,6 +98,8 @@ class _Statements:
 
 @cache
 def _statements(dialect: str) -> _Statements:
+    from sqlalchemy.dialects import postgresql, sqlite  # here: `falaj runs list` needs neither
+
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     latest = insert(latest_metrics)
     excl = latest.excluded

@@ -115,6 +115,7 @@ def test_missing_column_is_an_alert() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_isolation_forest_scores_rows_unlike_the_reference() -> None:
     frame, reference = _reference()
     batch = _batch(seed=8, rows=400)

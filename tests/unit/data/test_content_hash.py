@@ -35,6 +35,7 @@ def _digest(table: pa.Table, chunk: int) -> str:
     return hasher.hexdigest()
 
 
+@pytest.mark.slow
 def test_hash_does_not_depend_on_batch_boundaries() -> None:
     table = pa.Table.from_pandas(_frame(), preserve_index=False)
     assert _digest(table, 7) == _digest(table, 1000) == _digest(table, 10_000)
@@ -117,6 +118,7 @@ def test_same_rows_written_differently_register_as_the_same_version(
     first=st.integers(1, 61),
     second=st.integers(1, 61),
 )
+@pytest.mark.slow
 def test_any_data_hashes_the_same_under_any_chunking(
     values: list[tuple[object, ...]], first: int, second: int
 ) -> None:

@@ -94,3 +94,22 @@ def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes("suite: café\n".encode("latin-1"))
     with pytest.raises(ExpectationFileError, match=r"latin1.yaml is not UTF-8 text \(byte 10"):
         Suite.from_file(path)
+
+
+def test_unquoted_yes_no_for_a_text_column_is_refused_with_a_hint_to_quote() -> None:
+    text = "columns:\n  answer:\n    type: str\n    in: [yes, no, maybe]\n"
+    with pytest.raises(ExpectationFileError) as info:
+        Suite.from_yaml(text, source="suite.yaml")
+    message = str(info.value)
+    assert message.startswith("suite.yaml, line 4: columns.answer.in:")
+    assert "[True, False]" in message and "quote them" in message
+
+
+def test_quoted_yes_no_for_a_text_column_is_accepted_as_text() -> None:
+    suite = Suite.from_yaml("columns:\n  answer:\n    type: str\n    in: ['yes', 'no']\n")
+    assert suite.columns[0].allowed == ("yes", "no")
+
+
+def test_booleans_for_a_bool_column_stay_booleans() -> None:
+    suite = Suite.from_yaml("columns:\n  flag:\n    type: bool\n    in: [true, false]\n")
+    assert suite.columns[0].allowed == (True, False)

@@ -42,6 +42,7 @@ CASES: list[tuple[str, dict[str, Any], str, Any, list[int]]] = [
 
 
 @pytest.mark.parametrize(("kind", "spec", "check", "bad", "rows"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.slow
 def test_column_expectation_passes_on_good_data_and_fails_on_a_bad_value(
     kind: str, spec: dict[str, Any], check: str, bad: Any, rows: list[int]
 ) -> None:

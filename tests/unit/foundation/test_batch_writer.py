@@ -181,6 +181,7 @@ def _run_script(tmp_path: Path, body: str) -> None:
     subprocess.run([sys.executable, str(script)], check=True, capture_output=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_normal_interpreter_exit_flushes_and_marks_open_run_killed(tmp_path: Path) -> None:
     Workspace.init(tmp_path / "ws").close()
     _run_script(
@@ -197,6 +198,7 @@ def test_normal_interpreter_exit_flushes_and_marks_open_run_killed(tmp_path: Pat
         assert run.status == "KILLED"
 
 
+@pytest.mark.slow
 def test_killed_process_loses_only_what_was_not_flushed(tmp_path: Path) -> None:
     Workspace.init(tmp_path / "ws").close()
     _run_script(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,53 @@ def store_note(ctx: StepContext, text: str) -> dict[str, Any]:
 @pipeline
 def note_pipeline(text: str = "hello") -> None:
     store_note(text=text)
+
+
+@step
+def read_latest(ctx: StepContext, name: str = "loans", counter: str = "") -> dict[str, Any]:
+    """Reads a registered dataset by name: the version it resolves to is in the cache key."""
+    if counter:
+        _bump(counter)
+    frame = ctx.load_dataset(name)
+    return {"rows": len(frame), "total": int(frame["amount"].sum())}
+
+
+@step
+def read_pinned(ctx: StepContext, ref: str = "loans@1", counter: str = "") -> dict[str, Any]:
+    if counter:
+        _bump(counter)
+    return {"rows": len(ctx.load_dataset(ref))}
+
+
+@pipeline
+def reads_dataset(name: str = "loans", counter: str = "") -> None:
+    read_latest(name=name, counter=counter)
+
+
+@pipeline
+def reads_pinned(ref: str = "loans@1", counter: str = "") -> None:
+    read_pinned(ref=ref, counter=counter)
+
+
+@step
+def rendezvous(folder: str, label: str, other: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Arrive (write ``label``), then wait for ``other`` to arrive: both return only if they were
+    running at the same time. Waits on the other's arrival, never on a duration; the timeout is
+    only reached when the two did not run together (and then the step says so)."""
+    here = Path(folder)
+    (here / label).write_text(str(os.getpid()))
+    deadline = time.monotonic() + timeout
+    while not (here / other).exists():
+        if time.monotonic() > deadline:
+            return {"label": label, "met": False}
+        time.sleep(0.005)
+    return {"label": label, "met": True, "pid": os.getpid()}
+
+
+@pipeline
+def meeting(folder: str, timeout: float = 60.0) -> None:
+    left = rendezvous(folder=folder, label="left", other="right", timeout=timeout)
+    right = rendezvous.named("rendezvous_right")(
+        folder=folder, label="right", other="left", timeout=timeout
+    )
+    join(left, right)

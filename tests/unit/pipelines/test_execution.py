@@ -36,13 +36,13 @@ def test_steps_start_only_after_their_inputs_exist(ws: Workspace) -> None:
     assert order.index(("succeeded", "add_one")) < order.index(("started", "summarize"))
 
 
-def test_independent_branches_run_at_the_same_time(ws: Workspace) -> None:
-    run = ws.pipelines.run(s.diamond, params={"seconds": 0.5}, use_cache=False)
+def test_independent_branches_run_at_the_same_time(ws: Workspace, tmp_path: Path) -> None:
+    run = ws.pipelines.run(s.meeting, params={"folder": str(tmp_path)}, use_cache=False)
     joined = run.latest("join")
     assert joined is not None
     left, right = ws.pipelines.load_output(joined.id)
-    # The two branches' recorded intervals overlap: each started before the other ended.
-    assert left["start"] < right["end"] and right["start"] < left["end"]
+    # Each branch waited for the other to arrive: they can only both meet if they overlapped.
+    assert (left["met"], right["met"]) == (True, True)
 
 
 def test_a_flaky_step_is_retried_until_it_succeeds(ws: Workspace, counter: str) -> None:
@@ -189,24 +189,29 @@ def test_untrusted_opaque_output_fails_with_a_clear_error(ws: Workspace) -> None
         ws.pipelines.run(p)
 
 
-def test_process_executor_runs_independent_branches_at_the_same_time(ws: Workspace) -> None:
+@pytest.mark.slow
+def test_process_executor_runs_independent_branches_at_the_same_time(
+    ws: Workspace, tmp_path: Path
+) -> None:
     from falaj.pipelines.executors import LocalExecutor
 
     run = ws.pipelines.run(
-        s.diamond,
-        params={"seconds": 2.0},
+        s.meeting,
+        params={"folder": str(tmp_path)},
         executor=LocalExecutor(max_workers=2, processes=True),
         use_cache=False,
     )
     joined = run.latest("join")
     assert joined is not None
     left, right = ws.pipelines.load_output(joined.id)
-    assert left["start"] < right["end"] and right["start"] < left["end"]
+    assert (left["met"], right["met"]) == (True, True)
+    assert left["pid"] != right["pid"]
     with ws.store.read() as conn:
         executors = set(conn.execute(sa.select(step_runs.c.executor)).scalars())
     assert executors == {"local-processes"}
 
 
+@pytest.mark.slow
 def test_a_step_in_a_child_process_reopens_the_workspace_as_the_same_principal(
     ws: Workspace,
 ) -> None:

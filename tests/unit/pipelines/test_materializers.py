@@ -56,6 +56,7 @@ def test_pickled_input_is_not_loaded_without_trust() -> None:
         unmaterialize("pickle", m.data, trusted=False)
 
 
+@pytest.mark.slow
 def test_models_use_the_tracking_flavors() -> None:
     from sklearn.linear_model import LogisticRegression
 

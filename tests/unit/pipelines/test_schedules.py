@@ -66,16 +66,36 @@ def test_schedule_of_a_missing_pipeline_is_refused(ws: Workspace) -> None:
         ws.pipelines.schedules.get("x")
 
 
-def test_loop_ticks_until_stopped(ws: Workspace) -> None:
-    ws.pipelines.schedules.create("m", f"{MOD}:linear", "* * * * *")
+def test_loop_ticks_on_its_clock_until_stopped(ws: Workspace) -> None:
+    created = dt.datetime(2026, 12, 1, 3, 0, 30, tzinfo=dt.UTC)
+    frozen = ws.pipelines.schedules.using_clock(lambda: created)
+    assert frozen.create("m", f"{MOD}:linear", "* * * * *").created_at == created
     stop = threading.Event()
-    ticks: list[Claim] = []
+    now = [created]
+    ticks: list[tuple[str, list[str]]] = []
+
+    def on_tick(moment: dt.datetime, claims: list[Claim]) -> None:
+        ticks.append(
+            (moment.strftime("%H:%M:%S"), [c.scheduled_for.strftime("%H:%M") for c in claims])
+        )
+        now[0] += dt.timedelta(minutes=1)  # the next tick happens a minute later
+        if len(ticks) == 3:
+            stop.set()
+
     thread = threading.Thread(
-        target=ws.pipelines.schedules.loop,
-        kwargs={"interval": 0.05, "stop": stop, "on_claim": ticks.append},
+        target=ws.pipelines.schedules.using_clock(lambda: now[0]).loop,
+        kwargs={"interval": 0.01, "stop": stop, "on_tick": on_tick},
     )
     thread.start()
-    stop.wait(0.3)
-    stop.set()
-    thread.join(10)
+    thread.join(120)
     assert not thread.is_alive()
+    assert ticks == [("03:00:30", []), ("03:01:30", ["03:01"]), ("03:02:30", ["03:02"])]
+    assert [c.status for c in ws.pipelines.schedules.claims("m")] == ["SUCCEEDED"] * 2
+
+
+def test_a_naive_clock_is_refused(ws: Workspace) -> None:
+    from falaj.errors import InvalidInputError
+
+    naive = ws.pipelines.schedules.using_clock(lambda: dt.datetime(2026, 1, 1))
+    with pytest.raises(InvalidInputError, match="timezone-aware"):
+        naive.create("n", f"{MOD}:linear", "* * * * *")

@@ -171,6 +171,7 @@ def test_explicit_yaml_tags_that_do_not_fit_are_policy_errors(text: str) -> None
 @given(
     st.text(alphabet=st.sampled_from(list("risk: high\n-[]{},'\"#&*!|>%@`0.5abc\t")), max_size=80)
 )
+@pytest.mark.slow
 def test_any_text_parses_or_fails_with_a_policy_error(text: str) -> None:
     try:
         policy = parse_policy(text)

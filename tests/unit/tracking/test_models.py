@@ -78,6 +78,7 @@ def _pyfunc(x: pd.DataFrame, y: pd.Series) -> Any:
         ("pyfunc", _pyfunc, True),
     ],
 )
+@pytest.mark.slow
 def test_flavor_round_trips_with_identical_predictions(
     data: tuple[pd.DataFrame, pd.Series], flavor: str, build: Any, trusted: bool
 ) -> None:
@@ -106,6 +107,7 @@ def _onnx_reference(model: Any, x: pd.DataFrame) -> np.ndarray:
 
 
 @pytest.mark.parametrize("build", [_sklearn, _lightgbm, _xgboost, _onnx])
+@pytest.mark.slow
 def test_classifier_probabilities_survive_the_round_trip(
     data: tuple[pd.DataFrame, pd.Series], build: Any
 ) -> None:
@@ -169,6 +171,7 @@ def test_integers_are_widened_where_floats_are_expected(
     assert loaded.predict(ints).shape == (5,)
 
 
+@pytest.mark.slow
 def test_extra_columns_are_ignored_and_order_follows_the_signature(
     data: tuple[pd.DataFrame, pd.Series],
 ) -> None:

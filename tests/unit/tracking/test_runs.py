@@ -114,6 +114,7 @@ def test_child_runs_point_at_their_parent(ws: Workspace) -> None:
     assert {c.parent_id for c in children} == {parent.id}
 
 
+@pytest.mark.slow
 def test_child_run_may_name_a_parent_started_by_another_process(ws: Workspace) -> None:
     import subprocess
     import sys

@@ -192,12 +192,14 @@ def _normalize(expr: Expr) -> Expr:
 
 @settings(max_examples=300, deadline=None)
 @given(_exprs())
+@pytest.mark.slow
 def test_rendered_filter_parses_back_to_the_same_tree(expr: Expr) -> None:
     assert parse_filter(expr.to_text()) == _normalize(expr)
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.text(max_size=60))
+@pytest.mark.slow
 def test_any_text_parses_or_raises_invalid_filter_with_a_valid_position(text: str) -> None:
     try:
         parse_filter(text)
@@ -207,6 +209,7 @@ def test_any_text_parses_or_raises_invalid_filter_with_a_valid_position(text: st
 
 @settings(max_examples=200, deadline=None)
 @given(_exprs(), st.integers(min_value=0, max_value=10_000))
+@pytest.mark.slow
 def test_truncated_filter_never_crashes(expr: Expr, cut: int) -> None:
     text = expr.to_text()
     cut_text = text[: cut % (len(text) + 1)]

@@ -44,6 +44,7 @@ def fitted(family: str, data) -> object:
         ("sklearn.logistic_regression", "linear"),
     ],
 )
+@pytest.mark.slow
 def test_method_follows_model_kind_and_signal_ranks_first(family, method, data) -> None:
     X, _ = data
     explanation, explainer = explain(fitted(family, data), X, max_rows=120)
@@ -54,6 +55,7 @@ def test_method_follows_model_kind_and_signal_ranks_first(family, method, data) 
 
 
 @pytest.mark.parametrize("family", ["sklearn.gradient_boosting", "xgboost", "lightgbm"])
+@pytest.mark.slow
 def test_tree_contributions_add_up_to_the_raw_prediction(family, data) -> None:
     X, _ = data
     pipe = fitted(family, data)

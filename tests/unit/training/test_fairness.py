@@ -64,6 +64,7 @@ def test_group_metrics_equal_fairlearn_metric_frame(data) -> None:
         assert group.metrics["accuracy"] == pytest.approx(np.mean(y[mask] == pred[mask]))
 
 
+@pytest.mark.slow
 def test_intersection_is_audited_with_fairlearn_values(data) -> None:
     y, pred, sf = data
     report = audit_fairness(y, pred, sf, min_group_size=30, intersections=True, n_bootstrap=50)

@@ -40,6 +40,7 @@ def spec(refit: bool = False, **budget: float) -> SearchSpec:
     )
 
 
+@pytest.mark.slow
 def test_max_trials_stops_the_search_with_exact_count(ws, data) -> None:
     X, y = data
     result = run_search(ws, spec(max_trials=4), X, y, experiment="hpo")
@@ -50,6 +51,7 @@ def test_max_trials_stops_the_search_with_exact_count(ws, data) -> None:
     assert ws.tracking.get_run(result.parent_run_id).tags["stop_reason"] == "max_trials"
 
 
+@pytest.mark.slow
 def test_wall_time_budget_stops_the_search(ws, data) -> None:
     X, y = data
     result = run_search(ws, spec(max_trials=10_000, wall_time_s=1.5), X, y, experiment="hpo")
@@ -57,6 +59,7 @@ def test_wall_time_budget_stops_the_search(ws, data) -> None:
     assert 1 <= sum(result.trials.values()) < 10_000
 
 
+@pytest.mark.slow
 def test_cpu_budget_stops_the_search_once_trials_spent_it(ws, data) -> None:
     X, y = data
     result = run_search(ws, spec(max_trials=10_000, cpu_seconds=0.4), X, y, experiment="hpo")
@@ -68,6 +71,7 @@ def test_cpu_budget_stops_the_search_once_trials_spent_it(ws, data) -> None:
     assert result.cpu_seconds == pytest.approx(sum(cpu))
 
 
+@pytest.mark.slow
 def test_each_trial_is_a_child_run_of_the_search(ws, data) -> None:
     X, y = data
     result = run_search(ws, spec(max_trials=3), X, y, experiment="hpo")
@@ -82,6 +86,7 @@ def test_each_trial_is_a_child_run_of_the_search(ws, data) -> None:
             assert run.metrics["roc_auc"] == pytest.approx(trial.value)
 
 
+@pytest.mark.slow
 def test_best_model_is_refit_and_logged_on_the_parent(ws, data) -> None:
     X, y = data
     result = run_search(ws, spec(refit=True, max_trials=3), X, y, experiment="hpo")
@@ -92,6 +97,7 @@ def test_best_model_is_refit_and_logged_on_the_parent(ws, data) -> None:
     assert parent.metrics["best_roc_auc"] == pytest.approx(result.best_value)
 
 
+@pytest.mark.slow
 def test_threaded_trials_respect_max_trials_exactly(ws, data) -> None:
     X, y = data
     s = SearchSpec.from_dict({**spec(max_trials=5).as_dict(), "parallel": {"n_jobs": 2}})
@@ -100,6 +106,7 @@ def test_threaded_trials_respect_max_trials_exactly(ws, data) -> None:
     assert sum(result.trials.values()) == 5
 
 
+@pytest.mark.slow
 def test_poor_trials_are_pruned_and_their_runs_killed(ws) -> None:
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"x": rng.normal(size=200), "z": rng.normal(size=200)})
@@ -245,6 +252,7 @@ def test_xgboost_search_trains_on_the_visible_gpu(ws, data) -> None:
         ),
     ],
 )
+@pytest.mark.slow
 def test_lightgbm_and_xgboost_pipelines_are_searched_and_logged(ws, data, family, space) -> None:
     X, y = data
     s = SearchSpec.from_dict(

@@ -79,6 +79,13 @@ def run(ctx: DemoContext) -> None:
         f"second run: {cached}/{len(second.steps)} steps served from cache, same keys, "
         f"{first_s / max(second_s, 1e-9):.0f}x faster"
     )
+    ingest = second.latest("ingest")
+    if ingest is not None and "@" not in params["dataset"]:
+        read = ws.pipelines.load_output(ingest.id, "dataset_version")
+        ctx.say(
+            f"ingest reads dataset {params['dataset']!r} by name: the version it resolved to "
+            f"({read}) is part of its cache key, so registering new data re-runs it"
+        )
     third = ws.pipelines.run(credit_lifecycle, params={**params, "seed": 8})
     ctx.say(
         "third run with seed=8: "
