@@ -110,7 +110,7 @@ def test_a_version_that_is_not_a_positive_integer_is_refused(
 
 
 def test_a_description_that_is_not_text_is_refused(any_ws: Workspace) -> None:
-    with pytest.raises(InvalidInputError, match="description 5 is invalid: expected text"):
+    with pytest.raises(InvalidInputError, match="description 5 is invalid: expected a string"):
         any_ws.datasets.register("credit", _credit(), description=5)  # type: ignore[arg-type]
     assert any_ws.datasets.latest_versions() == []
 

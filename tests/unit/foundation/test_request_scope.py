@@ -4,7 +4,6 @@ that authenticated, and separation of duties judges both."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -35,8 +34,7 @@ def test_runs_are_written_as_the_principal_of_the_scope_they_started_in(ws: Work
     assert (created.principal, created.request_id) == ("ana", "req-ana")
     ends = {e.resource_id: e.principal for e in ws.audit.list(action="run.end")}
     assert ends == {ana.id: "ana", ben.id: "ben"}
-    writers = [t for t in threading.enumerate() if t.name == "falaj-tracking-writer"]
-    assert len(writers) <= 1
+    assert ana._writer is ben._writer is ws.tracking.writer  # one writer serves both
 
 
 def test_as_principal_shares_the_services_and_records_the_real_identity(ws: Workspace) -> None:
