@@ -24,6 +24,7 @@ ENV_PREFIX = "FALAJ_"
 _NON_SETTING_ENV = ("FALAJ_CONFIG", "FALAJ_TEST_", "FALAJ_BENCH_")
 _LOG_FORMATS = ("text", "json")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
 
 
 def _parse_str(value: Any) -> str:
@@ -99,6 +100,11 @@ FIELDS: dict[str, SettingField] = {
         SettingField("ray_address", _parse_optional_str, "Ray cluster address (ray://...)"),
         SettingField("redis_url", _parse_optional_str, "Redis URL for the online store"),
         SettingField("tracking_batch_size", _parse_positive_int, "rows per tracking flush"),
+        SettingField(
+            "sqlite_synchronous",
+            _parse_choice(_SQLITE_SYNCHRONOUS, upper=True),
+            "embedded SQLite durability: FULL (survives power loss) or NORMAL (faster)",
+        ),
     )
 }
 
@@ -120,6 +126,7 @@ class Settings:
     ray_address: str | None = None
     redis_url: str | None = None
     tracking_batch_size: int = 1000
+    sqlite_synchronous: str = "FULL"
     #: where each value came from: "default", a file path, an env var name, or "argument".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

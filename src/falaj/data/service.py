@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from falaj.artifacts.service import ArtifactService
 from falaj.data.errors import DatasetNotFoundError
-from falaj.data.ingest import PARQUET_MEDIA_TYPE, ingest
+from falaj.data.ingest import INGEST_PREFIX, PARQUET_MEDIA_TYPE, clean_stale_scratch, ingest
 from falaj.data.profile import Profile, profile_parquet
 from falaj.data.sources import DataFrameSource, Source
 from falaj.data.tables import dataset_versions, datasets
@@ -49,6 +49,8 @@ class DatasetService(Service):
     def __init__(self, context: ServiceContext, artifacts: ArtifactService) -> None:
         super().__init__(context)
         self._artifacts = artifacts
+        objects = artifacts.objects
+        clean_stale_scratch(objects.clock(), objects.stale_after_s)  # left by killed registers
 
     @property
     def artifacts(self) -> ArtifactService:
@@ -76,7 +78,7 @@ class DatasetService(Service):
             )
         source = _as_source(data)
         parent = self._get_by_ref(derived_from) if derived_from is not None else None
-        with tempfile.TemporaryDirectory(prefix="falaj-ingest-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=INGEST_PREFIX) as tmp:
             result = ingest(source.iter_batches(), Path(tmp) / "data.parquet")
             labels = check_classifications(classifications, [c["name"] for c in result.schema])
             existing = self._find_content(name, result.content_digest)
