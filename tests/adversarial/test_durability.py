@@ -41,7 +41,7 @@ def test_normal_is_an_explicit_setting(tmp_path: Path) -> None:
 
 
 def test_unknown_synchronous_level_is_refused_by_name(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="sqlite_synchronous.*FULL, NORMAL"):
+    with pytest.raises(ConfigError, match=r"sqlite_synchronous.*FULL, NORMAL"):
         Settings.load(env={"FALAJ_SQLITE_SYNCHRONOUS": "OFF"})
     with pytest.raises(ConfigError, match="sqlite_synchronous 'OFF' is invalid"):
         create_engine(f"sqlite:///{tmp_path / 'x.db'}", sqlite_synchronous="OFF")

@@ -12,9 +12,11 @@ ctime_ns)`` is the same before and after: any write to it in between changes its
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,8 @@ class SourceChangedError(Exception):
 class CopyResult:
     digest: str
     size: int
+    #: False when ``known(digest)`` said the content is already stored: nothing was kept
+    copied: bool = True
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -51,15 +55,42 @@ def hash_file(path: str | Path) -> CopyResult:
 
 
 def _kernel_copy(
-    src_fd: int, dst_fd: int, size: int, stop: threading.Event, errors: list[BaseException]
+    src_fd: int,
+    dst_fd: int,
+    size: int,
+    stop: threading.Event,
+    errors: list[BaseException],
+    writeback: bool,
 ) -> None:
     try:
-        _copy_range(src_fd, dst_fd, size, stop)
+        _copy_range(src_fd, dst_fd, size, stop, writeback)
     except BaseException as exc:  # reported by the caller's thread
         errors.append(exc)
 
 
-def _copy_range(src_fd: int, dst_fd: int, size: int, stop: threading.Event) -> None:
+def _start_writeback() -> Callable[[int, int, int], None]:
+    """``sync_file_range(fd, offset, n, SYNC_FILE_RANGE_WRITE)`` where Linux has it, else no-op.
+
+    It starts writing a copied range to disk without waiting, so the final ``fsync`` has little
+    left to do: the disk works while the copy goes on.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        call = libc.sync_file_range
+    except (OSError, AttributeError):
+        return lambda fd, offset, n: None
+    call.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+
+    def start(fd: int, offset: int, n: int) -> None:
+        call(fd, offset, n, 2)  # SYNC_FILE_RANGE_WRITE; a failure leaves it to fsync
+
+    return start
+
+
+def _copy_range(
+    src_fd: int, dst_fd: int, size: int, stop: threading.Event, writeback: bool
+) -> None:
+    flush = _start_writeback() if writeback else None
     offset = 0
     use_kernel = hasattr(os, "copy_file_range")
     while offset < size and not stop.is_set():
@@ -75,14 +106,24 @@ def _copy_range(src_fd: int, dst_fd: int, size: int, stop: threading.Event) -> N
             done = os.pwrite(dst_fd, data, offset) if data else 0
         if done == 0:
             break  # the source shrank; the identity check reports it
+        if flush is not None:
+            flush(dst_fd, offset, done)
         offset += done
 
 
-def copy_hashing(source: str | Path, dest: str | Path, *, fsync: bool = False) -> CopyResult:
+def copy_hashing(
+    source: str | Path,
+    dest: str | Path,
+    *,
+    fsync: bool = False,
+    known: Callable[[str], bool] | None = None,
+) -> CopyResult:
     """Copy ``source`` to a new file ``dest`` while hashing it; (digest, size) of the bytes.
 
-    With ``fsync`` the copy is on disk when this returns. Raises :class:`SourceChangedError`
-    (``dest`` removed) when ``source`` was written to meanwhile; any error removes ``dest``.
+    With ``fsync`` the copy is on disk when this returns. When ``known(digest)`` is true once
+    the hash is done, the copy is abandoned and ``dest`` removed (``copied=False``): storing
+    identical content again costs about one hash. Raises :class:`SourceChangedError` (``dest``
+    removed) when ``source`` was written to meanwhile; any error removes ``dest``.
     """
     src_fd = os.open(source, os.O_RDONLY)
     try:
@@ -91,12 +132,18 @@ def copy_hashing(source: str | Path, dest: str | Path, *, fsync: bool = False) -
         stop = threading.Event()
         errors: list[BaseException] = []
         copier = threading.Thread(
-            target=_kernel_copy, args=(src_fd, dst_fd, before.st_size, stop, errors), daemon=True
+            target=_kernel_copy,
+            args=(src_fd, dst_fd, before.st_size, stop, errors, fsync),
+            daemon=True,
         )
         ok = False
         try:
             copier.start()
             hashed = _hash_fd(src_fd)
+            if known is not None and known(hashed.digest):
+                stop.set()
+                copier.join()
+                return CopyResult(hashed.digest, hashed.size, copied=False)
             copier.join()
             if errors:
                 raise errors[0]

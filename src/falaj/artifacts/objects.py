@@ -203,31 +203,39 @@ class ObjectStore:
     def write_bytes(self, data: bytes) -> WriteResult:
         return self.write_stream(io.BytesIO(data))
 
-    def write_file(self, path: str | Path) -> WriteResult:
-        """Store a file. Identical content already stored costs one read of the file (a hash)."""
+    def write_file(self, path: str | Path, *, likely_new: bool = False) -> WriteResult:
+        """Store a file. Identical content already stored costs one read of the file (a hash).
+
+        Locally the kernel copies while the file is hashed. ``likely_new`` (the caller knows no
+        stored object has this size) starts the copy at once; otherwise the file is hashed
+        first and copied only if its content is new.
+        """
         source = Path(path)
         if not source.is_file():
             raise NotFoundError(f"file {source} does not exist or is not a regular file")
         if self._local:
             with _translate(self.uri):
                 try:
-                    return self._write_local_file(source)
+                    return self._write_local_file(source, likely_new)
                 except SourceChangedError:
                     pass  # written to while we copied it: stream what it holds now
         with source.open("rb") as fh:
             return self.write_stream(fh)
 
-    def _write_local_file(self, source: Path) -> WriteResult:
-        seen = hash_file(source)
-        if Path(self.path_of(seen.digest)).exists():
-            self._touch(seen.digest)
-            return WriteResult((seen.digest, seen.size, False))
+    def _write_local_file(self, source: Path, likely_new: bool) -> WriteResult:
+        def stored(digest: str) -> bool:
+            return Path(self.path_of(digest)).exists()
+
+        if not likely_new:
+            seen = hash_file(source)
+            if stored(seen.digest):
+                self._touch(seen.digest)
+                return WriteResult((seen.digest, seen.size, False))
         tmp = self._tmp_path()
-        copied = copy_hashing(source, tmp, fsync=True)
         try:
-            if Path(self.path_of(copied.digest)).exists():  # stored meanwhile by another writer
-                Path(tmp).unlink()
-                self._touch(copied.digest)
+            copied = copy_hashing(source, tmp, fsync=True, known=stored)
+            if not copied.copied or stored(copied.digest):
+                self._touch(copied.digest)  # already stored (maybe meanwhile, by another writer)
                 return WriteResult((copied.digest, copied.size, False))
             return self._move_into_place(tmp, copied.digest, copied.size)
         finally:

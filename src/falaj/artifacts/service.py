@@ -87,8 +87,15 @@ class ArtifactService(Service):
         if not source.is_file():
             raise NotFoundError(f"file {source} does not exist or is not a regular file")
         guessed = media_type or mimetypes.guess_type(source.name)[0] or DEFAULT_MEDIA_TYPE
-        with source.open("rb") as fh:
-            return self.put_stream(fh, media_type=guessed, name=source.name)
+        _check_media_type(guessed)
+        # No object of this size: the content is new, copy while hashing. Otherwise hash first,
+        # so identical content already stored costs just its hash.
+        with self.store.read() as conn:
+            same_size = conn.execute(
+                sa.select(artifacts.c.digest).where(artifacts.c.size == source.stat().st_size)
+            ).first()
+        written = self._objects.write_file(source, likely_new=same_size is None)
+        return self._index(written, guessed, source.name)
 
     def put_stream(
         self, stream: BinaryIO, *, media_type: str = DEFAULT_MEDIA_TYPE, name: str | None = None
@@ -185,9 +192,7 @@ class ArtifactService(Service):
             except IntegrityError as exc:
                 damaged[meta.digest] = str(exc)
         found = self.orphans(min_age_s=0.0) if orphans else []
-        return VerifyReport(
-            checked=len(metas), damaged=damaged, missing=missing, orphans=found
-        )
+        return VerifyReport(checked=len(metas), damaged=damaged, missing=missing, orphans=found)
 
     def orphans(self, *, min_age_s: float | None = None, now: float | None = None) -> list[str]:
         """Stored objects no index row names, untouched for ``min_age_s`` seconds.
@@ -227,7 +232,8 @@ class ArtifactService(Service):
         if dry_run:
             return GcReport(orphans=candidates, temporaries=[], dry_run=True)
         details = {"candidates": len(candidates)}
-        with self.mutation("artifact.gc", "artifact_store", self._objects.uri, details=details) as m:
+        uri = self._objects.uri
+        with self.mutation("artifact.gc", "artifact_store", uri, details=details) as m:
             removed: list[str] = []
             for digest in candidates:
                 indexed = m.conn.execute(
