@@ -20,8 +20,8 @@ from falaj.pipelines.errors import (
 )
 from falaj.pipelines.executors.base import Executor
 from falaj.pipelines.graph import Pipeline, PipelineDef
-from falaj.pipelines.materializers import unmaterialize
 from falaj.pipelines.logstream import clean_stale_spools
+from falaj.pipelines.materializers import unmaterialize
 from falaj.pipelines.recorder import StepRecorder
 from falaj.pipelines.records import (
     FAILED,
