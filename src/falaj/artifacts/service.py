@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import io
 import mimetypes
@@ -194,7 +195,9 @@ class ArtifactService(Service):
         found = self.orphans(min_age_s=0.0) if orphans else []
         return VerifyReport(checked=len(metas), damaged=damaged, missing=missing, orphans=found)
 
-    def orphans(self, *, min_age_s: float | None = None, now: float | None = None) -> list[str]:
+    def orphans(
+        self, *, min_age_s: float | None = None, now: float | None = None
+    ) -> builtins.list[str]:
         """Stored objects no index row names, untouched for ``min_age_s`` seconds.
 
         The default age is the store's ``stale_after_s``: an object renamed into place a moment
@@ -209,7 +212,7 @@ class ArtifactService(Service):
             return []
         with self.store.read() as conn:
             indexed = {r[0] for r in conn.execute(sa.select(artifacts.c.digest))}
-        found: list[str] = []
+        found: builtins.list[str] = []
         for digest in sorted(present - indexed):
             try:
                 if current - self._objects.modified_at(digest) >= age:
@@ -234,7 +237,7 @@ class ArtifactService(Service):
         details = {"candidates": len(candidates)}
         uri = self._objects.uri
         with self.mutation("artifact.gc", "artifact_store", uri, details=details) as m:
-            removed: list[str] = []
+            removed: builtins.list[str] = []
             for digest in candidates:
                 indexed = m.conn.execute(
                     sa.select(artifacts.c.digest).where(artifacts.c.digest == digest)
