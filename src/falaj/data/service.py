@@ -310,13 +310,30 @@ class DatasetService(Service):
     ) -> AnomalyReport:
         """Compare a batch (a DataFrame or a version id) with a reference version's profile.
 
+        A version id is compared out of core (its stored profile plus DuckDB scans of its
+        Parquet file, within bounded memory), except with ``outliers``, which loads both
+        versions to fit an IsolationForest.
+
         ``thresholds`` is a :class:`~falaj.data.anomalies.Thresholds` or a dict of some of its
         fields (``{"psi_alert": 0.3}``); the others keep their defaults.
         """
         from falaj.data.anomalies import detect
 
-        frame = self.load(batch) if isinstance(batch, str) else batch
         ref = self.get(reference)
+        if isinstance(batch, str) and not outliers:
+            # out of core: the batch's stored profile plus DuckDB scans of its Parquet file
+            from falaj.data.anomaly_scan import detect_file
+
+            version = self.get(batch)
+            with self._artifacts.local_path(version.artifact_digest) as path:
+                return detect_file(
+                    self.profile(ref.id),
+                    self.profile(version.id),
+                    path,
+                    thresholds=thresholds,
+                    reference_id=ref.id,
+                )
+        frame = self.load(batch) if isinstance(batch, str) else batch
         reference_frame = self.load(ref.id) if outliers else None
         return detect(
             self.profile(ref.id),
