@@ -240,7 +240,6 @@ def _profile(
         if kind in ("numeric", "temporal"):
             select.append(f"count(DISTINCT {e})" if exact else f"approx_count_distinct({e})")
         if kind == "numeric":
-            qs = ", ".join(str(q) for q in QUANTILES)
             select += [
                 f"min({e})::DOUBLE",
                 f"max({e})::DOUBLE",
