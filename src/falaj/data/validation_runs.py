@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from falaj.data.errors import ValidationFailedError
 from falaj.data.expectations import Suite, load_suite
 from falaj.data.tables import dataset_validations
 from falaj.data.validate import ValidationReport, ValidationResult, check_policy, run_suite
+from falaj.data.validate_chunks import run_suite_file
 from falaj.data.versions import parse_version_id
 from falaj.errors import InvalidInputError
 from falaj.lineage.graph import Node, record_edge
@@ -93,30 +95,34 @@ def run_validation(
     if isinstance(data_or_id, str):
         version = service.get(data_or_id)
         version_id, dataset_name = version.id, version.name
-        frame = service.load(version.id)
+        with service.artifacts.local_path(version.artifact_digest) as path:
+            # chunk by chunk: memory holds one chunk, never the whole version
+            report, chunks = run_suite_file(path, expectations, now=now)
+            parts = _split_chunks(chunks(), report) if _quarantines(chosen, report) else None
     elif isinstance(data_or_id, pd.DataFrame):
         frame, dataset_name = data_or_id, name
         if name is not None:
             parse_version_id(name)
+        report = run_suite(frame, expectations, now=now)
+        parts = split_rows(frame, report) if _quarantines(chosen, report) else None
     else:
         raise InvalidInputError(
             f"data of type {type(data_or_id).__name__} cannot be validated: expected a "
             "DataFrame or a dataset version id such as 'loans@3'"
         )
-    report = run_suite(frame, expectations, now=now)
     valid = quarantined = None
     quarantine_id = None
     if report.success:
         status = "passed"
     elif chosen == "warn":
         status = "warned"
-    elif chosen == "quarantine" and not report.dataset_failures:
+    elif parts is not None:
         if dataset_name is None:
             raise InvalidInputError(
                 "policy 'quarantine' needs a dataset to file bad rows under: pass name=... "
                 "with a DataFrame, or validate a registered version id"
             )
-        valid, quarantined = split_rows(frame, report)
+        valid, quarantined = parts
         status = "warned"
         q = service.register(
             f"{dataset_name}{QUARANTINE_SUFFIX}",
@@ -151,6 +157,35 @@ def run_validation(
             f"validation failed ({why}policy {chosen}):\n" + result.summary(), result
         )
     return result
+
+
+def _quarantines(policy: str, report: ValidationReport) -> bool:
+    return policy == "quarantine" and not report.success and not report.dataset_failures
+
+
+def _split_chunks(
+    chunks: Iterator[pd.DataFrame], report: ValidationReport
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`split_rows` of the whole, chunk by chunk (rows carry their positions as index)."""
+    import pandas as pd
+
+    good: list[pd.DataFrame] = []
+    bad: list[pd.DataFrame] = []
+    for chunk in chunks:
+        lo, hi = (int(chunk.index[0]), int(chunk.index[-1]) + 1) if len(chunk) else (0, 0)
+        local = {p - lo: r for p, r in report.row_reasons.items() if lo <= p < hi}
+        part = ValidationReport(
+            suite=report.suite,
+            suite_digest=report.suite_digest,
+            row_count=len(chunk),
+            checks=report.checks,
+            row_reasons=local,
+        )
+        chunk_valid, chunk_bad = split_rows(chunk, part)
+        chunk_bad[ROW_COLUMN] += lo
+        good.append(chunk_valid)
+        bad.append(chunk_bad)
+    return pd.concat(good), pd.concat(bad, ignore_index=True)
 
 
 def split_rows(frame: pd.DataFrame, report: ValidationReport) -> tuple[pd.DataFrame, pd.DataFrame]:
