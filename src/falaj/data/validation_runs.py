@@ -183,8 +183,11 @@ def _split_chunks(
         )
         chunk_valid, chunk_bad = split_rows(chunk, part)
         chunk_bad[ROW_COLUMN] += lo
-        good.append(chunk_valid)
-        bad.append(chunk_bad)
+        # empty parts only keep the columns (their dtypes would not decide the whole's)
+        if len(chunk_valid) or not good:
+            good = [g for g in good if len(g)] + [chunk_valid]
+        if len(chunk_bad) or not bad:
+            bad = [b for b in bad if len(b)] + [chunk_bad]
     return pd.concat(good), pd.concat(bad, ignore_index=True)
 
 
