@@ -108,6 +108,7 @@ def write_csv(path: Path, size_mb: int, seed: int = 0) -> int:
 def run_step(step: str, home: Path, csv: Path, suite: Path, src: str) -> tuple[float, float, str]:
     """(seconds, peak RSS MiB, output) of one step in a fresh process."""
     env = {**os.environ, "PYTHONPATH": src}
+    os.sync()  # no step pays for the writeback of the generated CSV or of an earlier step
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
