@@ -46,6 +46,9 @@ TOP_CATEGORIES = 20
 EXACT_DISTINCT_ROWS = 200_000
 #: DuckDB's memory cap when profiling files; beyond it sorts and aggregates spill to disk
 DUCKDB_MEMORY_LIMIT = "1GB"
+#: exact quantiles hold a column's values: in one pass while all numeric columns fit in this
+#: many bytes, else one column per pass
+QUANTILE_ONE_PASS_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -226,13 +229,17 @@ def _profile(
     """Three passes: scalar statistics, all histograms at once, then top values per category.
 
     Quantiles of an in-memory ``table`` come from numpy's selection (no sort); of a Parquet
-    file from DuckDB's ``quantile_cont``, one column per query so that at most one column's
-    values are held at once. Both interpolate linearly.
+    file from DuckDB's ``quantile_cont``: in the first pass while every numeric column's values
+    fit in :data:`QUANTILE_ONE_PASS_BYTES`, else one column per query so that at most one
+    column's values are held at once. Both interpolate linearly.
     """
     kinds = {f.name: column_kind(f.type) for f in schema}
     exprs = {f.name: _value_expr(f.name, f.type) for f in schema}
     (total,) = con.execute("SELECT count(*) FROM falaj_profiled").fetchone() or (0,)
     exact = total <= EXACT_DISTINCT_ROWS
+    numeric = sum(1 for k in kinds.values() if k == "numeric")
+    one_pass = table is None and total * numeric * 8 <= QUANTILE_ONE_PASS_BYTES
+    qs = ", ".join(str(q) for q in QUANTILES)
     select = ["count(*)"]
     for f in schema:
         e, kind = exprs[f.name], kinds[f.name]
@@ -245,7 +252,7 @@ def _profile(
                 f"max({e})::DOUBLE",
                 f"avg({e})::DOUBLE",
                 f"stddev_samp({e})::DOUBLE",
-                "NULL",  # quantiles: one column at a time below, to hold one column at most
+                f"quantile_cont({e}, [{qs}])" if one_pass else "NULL",
             ]
         elif kind == "temporal":
             select += [f"min({e})::VARCHAR", f"max({e})::VARCHAR"]
@@ -267,7 +274,7 @@ def _profile(
             item.update(min=_finite(lo), max=_finite(hi), mean=_finite(mean), std=_finite(std))
             if table is not None:
                 quants = _quantiles(table.column(f.name))
-            else:
+            elif not one_pass:  # one column at a time, to hold one column's values at most
                 quants = _file_quantiles(con, exprs[f.name])
             if quants is not None:
                 item["quantiles"] = {
