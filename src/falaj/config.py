@@ -42,6 +42,7 @@ ENV_PREFIX = "FALAJ_"
 _NON_SETTING_ENV = ("FALAJ_CONFIG", "FALAJ_TEST_", "FALAJ_BENCH_")
 _LOG_FORMATS = ("text", "json")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
 
 
 def _parse_str(value: Any) -> str:
@@ -137,6 +138,11 @@ FIELDS: dict[str, SettingField] = {
             _parse_modules,
             "modules whose plain functions YAML pipeline specs may use (comma-separated)",
         ),
+        SettingField(
+            "sqlite_synchronous",
+            _parse_choice(_SQLITE_SYNCHRONOUS, upper=True),
+            "embedded SQLite durability: FULL (survives power loss) or NORMAL (faster)",
+        ),
     )
 }
 
@@ -159,6 +165,7 @@ class Settings:
     redis_url: str | None = None
     tracking_batch_size: int = 1000
     step_modules: tuple[str, ...] = ()
+    sqlite_synchronous: str = "FULL"
     #: where each value came from: "default", a file path, an env var name, or "argument".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     #: the values as written, for settings that hold ``${ENV_VAR}`` references

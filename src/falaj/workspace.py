@@ -151,7 +151,11 @@ class Workspace:
         auto_upgrade: bool,
         authorizer: Authorizer | None = None,
     ) -> Workspace:
-        store = MetadataStore.connect(settings.metadata_dsn, auto_upgrade=auto_upgrade)
+        store = MetadataStore.connect(
+            settings.metadata_dsn,
+            auto_upgrade=auto_upgrade,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
         try:
             objects = ObjectStore(settings.artifacts_url)
         except BaseException:

@@ -119,6 +119,8 @@ RAW: list[tuple[Any, ...]] = [
     ("artifacts.get_bytes", (Action.ARTIFACT_READ,), lambda w, s: w.artifacts.get_bytes(s.digest)),
     ("artifacts.list", (Action.ARTIFACT_READ,), lambda w, s: w.artifacts.list()),
     ("artifacts.verify", (Action.ARTIFACT_VERIFY,), lambda w, s: w.artifacts.verify(s.digest)),
+    ("artifacts.orphans", (Action.ARTIFACT_VERIFY,), lambda w, s: w.artifacts.orphans()),
+    ("artifacts.gc", (Action.ARTIFACT_GC,), lambda w, s: w.artifacts.gc(min_age_s=3600)),
     (
         "lineage.record",
         (Action.LINEAGE_RECORD,),
@@ -324,6 +326,8 @@ RAW: list[tuple[Any, ...]] = [
         "pipelines.run",
         (
             Action.PIPELINE_RUN_START,
+            Action.PIPELINE_STEP_START,
+            Action.PIPELINE_STEP_LOGS,
             Action.PIPELINE_STEP_RECORD,
             Action.PIPELINE_RUN_FINISH,
             Action.PIPELINE_READ,
@@ -507,6 +511,8 @@ def test_every_action_is_exercised_by_some_case() -> None:
     recorded_by_machinery = {
         Action.WORKSPACE_INIT,  # once, by whoever creates the workspace
         Action.PIPELINE_STEP_RECORD,  # inside pipelines.run (granted as its prerequisite)
+        Action.PIPELINE_STEP_START,
+        Action.PIPELINE_STEP_LOGS,
         Action.PIPELINE_RUN_FINISH,
         Action.PIPELINE_RUN_RESUME,  # pipelines.resume: covered by the pipelines suite
         Action.SCHEDULE_CLAIM,  # inside schedules.tick

@@ -20,6 +20,7 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "billion-laughs YAML file: refused",
         "a spec with 'uses: os:system': refused",
         "rewriting an audit event with INSERT OR REPLACE: refused",
+        "artifacts gc removed 1 orphan(s); indexed objects untouched: ok=True",
         "third run with seed=8: ingest cached, validate cached, train succeeded",
         "step fetch needed 2 attempts (a transient outage, retried)",
         "once the target existed: SUCCEEDED; reused fetch, score; ran publish",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import io
 import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,7 +25,7 @@ from falaj.governance.service import Service, ServiceContext
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import utcnow
 
-__all__ = ["ArtifactInfo", "ArtifactService", "VerifyReport"]
+__all__ = ["ArtifactInfo", "ArtifactService", "GcReport", "VerifyReport"]
 
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 
@@ -50,10 +51,22 @@ class VerifyReport:
     checked: int
     damaged: dict[str, str]
     missing: list[str]
+    #: objects in the store that no index row names (only when asked for); ``gc`` removes them
+    orphans: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """No damaged and no missing object (orphans are leftovers, not damage)."""
         return not self.damaged and not self.missing
+
+
+@dataclass(frozen=True)
+class GcReport:
+    """What ``gc`` removed (or, with ``dry_run``, would remove)."""
+
+    orphans: list[str]
+    temporaries: list[str]
+    dry_run: bool
 
 
 class ArtifactService(Service):
@@ -78,8 +91,21 @@ class ArtifactService(Service):
         if not source.is_file():
             raise NotFoundError(f"file {source} does not exist or is not a regular file")
         guessed = media_type or mimetypes.guess_type(source.name)[0] or DEFAULT_MEDIA_TYPE
-        with source.open("rb") as fh:
-            return self.put_stream(fh, media_type=guessed, name=source.name)
+        _check_media_type(guessed)
+        actor = self.authorize(
+            Action.ARTIFACT_PUT,
+            "artifact",
+            "*",
+            details={"media_type": guessed, "name": source.name},
+        )
+        # No object of this size: the content is new, copy while hashing. Otherwise hash first,
+        # so identical content already stored costs just its hash.
+        with self.store.read() as conn:
+            same_size = conn.execute(
+                sa.select(artifacts.c.digest).where(artifacts.c.size == source.stat().st_size)
+            ).first()
+        written = self._objects.write_file(source, likely_new=same_size is None)
+        return self._index(written, guessed, source.name, actor)
 
     def put_stream(
         self, stream: BinaryIO, *, media_type: str = DEFAULT_MEDIA_TYPE, name: str | None = None
@@ -171,8 +197,12 @@ class ArtifactService(Service):
         with self.store.read() as conn:
             return [ArtifactInfo(**row._mapping) for row in conn.execute(query)]
 
-    def verify(self, digest: str | None = None) -> VerifyReport:
-        """Re-hash one object, or every indexed object, and report damage and loss."""
+    def verify(self, digest: str | None = None, *, orphans: bool = False) -> VerifyReport:
+        """Re-hash one object, or every indexed object, and report damage and loss.
+
+        With ``orphans``, also list the objects present in the store that no index row names
+        (written, then the process died before indexing them); ``gc`` removes them.
+        """
         self.authorize(Action.ARTIFACT_VERIFY, "artifact", digest or "*")
         if digest is not None:
             with machinery():
@@ -189,7 +219,74 @@ class ArtifactService(Service):
                 missing.append(meta.digest)
             except IntegrityError as exc:
                 damaged[meta.digest] = str(exc)
-        return VerifyReport(checked=len(metas), damaged=damaged, missing=missing)
+        found = self.orphans(min_age_s=0.0) if orphans else []
+        return VerifyReport(checked=len(metas), damaged=damaged, missing=missing, orphans=found)
+
+    def orphans(
+        self, *, min_age_s: float | None = None, now: float | None = None
+    ) -> builtins.list[str]:
+        """Stored objects no index row names, untouched for ``min_age_s`` seconds.
+
+        The default age is the store's ``stale_after_s``: an object renamed into place a moment
+        ago is about to be indexed by its writer and must not be taken for a leftover.
+        """
+        self.authorize(Action.ARTIFACT_VERIFY, "artifact", "*")
+        age = self._objects.stale_after_s if min_age_s is None else min_age_s
+        if age < 0:
+            raise InvalidInputError(f"min_age_s {age!r} is invalid: expected seconds >= 0")
+        current = self._objects.clock() if now is None else now
+        present = set(self._objects.iter_digests())
+        if not present:
+            return []
+        with self.store.read() as conn:
+            indexed = {r[0] for r in conn.execute(sa.select(artifacts.c.digest))}
+        found: builtins.list[str] = []
+        for digest in sorted(present - indexed):
+            try:
+                if current - self._objects.modified_at(digest) >= age:
+                    found.append(digest)
+            except NotFoundError:  # removed meanwhile
+                continue
+        return found
+
+    def gc(
+        self, *, dry_run: bool = False, min_age_s: float | None = None, now: float | None = None
+    ) -> GcReport:
+        """Remove orphaned objects and stale temporaries (audited as ``artifact.gc``).
+
+        An orphan is re-checked against the index right before it is removed, inside the
+        transaction that records the removal, so an object indexed meanwhile is kept.
+        """
+        actor = self.authorize(Action.ARTIFACT_GC, "artifact_store", self._objects.uri)
+        age = self._objects.stale_after_s if min_age_s is None else min_age_s
+        current = self._objects.clock() if now is None else now
+        with machinery():
+            candidates = self.orphans(min_age_s=age, now=current)
+        if dry_run:
+            return GcReport(orphans=candidates, temporaries=[], dry_run=True)
+        details = {"candidates": len(candidates)}
+        uri = self._objects.uri
+        with self.mutation(
+            Action.ARTIFACT_GC, "artifact_store", uri, details=details, actor=actor, authorized=True
+        ) as m:
+            removed: builtins.list[str] = []
+            for digest in candidates:
+                indexed = m.conn.execute(
+                    sa.select(artifacts.c.digest).where(artifacts.c.digest == digest)
+                ).first()
+                # a writer re-storing this content touches it before indexing it
+                if indexed is None and self._still_stale(digest, current, age):
+                    self._objects.delete(digest)
+                    removed.append(digest)
+            temporaries = self._objects.clean_temporaries(now=current)
+            m.details.update(removed=removed, temporaries=temporaries)
+        return GcReport(orphans=removed, temporaries=temporaries, dry_run=False)
+
+    def _still_stale(self, digest: str, now: float, age: float) -> bool:
+        try:
+            return now - self._objects.modified_at(digest) >= age
+        except NotFoundError:
+            return False
 
 
 def _check_media_type(media_type: str) -> None:

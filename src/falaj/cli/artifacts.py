@@ -46,21 +46,56 @@ def verify(
     digest: str | None = typer.Argument(
         None, help="One digest (or a unique prefix); default: every artifact."
     ),
+    orphans: bool = typer.Option(
+        False,
+        "--orphans",
+        help="Also list stored objects that no index row names (remove with `artifacts gc`).",
+    ),
 ) -> None:
     """Re-hash stored objects; exit 5 if any is damaged or missing."""
     from falaj.artifacts.lookup import resolve_digest
 
     with open_workspace(ctx) as ws:
-        report = ws.artifacts.verify(None if digest is None else resolve_digest(ws.store, digest))
+        report = ws.artifacts.verify(
+            None if digest is None else resolve_digest(ws.store, digest), orphans=orphans
+        )
     for d, why in report.damaged.items():
         console.print(f"[red]damaged[/] {d}: {why}", highlight=False)
     for d in report.missing:
         console.print(f"[red]missing[/] {d}", highlight=False)
-    console.print(
-        f"checked {report.checked}: {len(report.damaged)} damaged, {len(report.missing)} missing"
-    )
+    for d in report.orphans:
+        console.print(f"[yellow]orphan[/] {d}", highlight=False)
+    line = f"checked {report.checked}: {len(report.damaged)} damaged, {len(report.missing)} missing"
+    if orphans:
+        line += f", {len(report.orphans)} orphaned (remove with `falaj artifacts gc`)"
+    console.print(line)
     if not report.ok:
         raise typer.Exit(5)
+
+
+@app.command("gc")
+def gc(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would go; remove nothing."),
+    min_age: float | None = typer.Option(
+        None,
+        "--min-age",
+        min=0,
+        help="Seconds an orphan must be untouched before it goes (default: 6 hours).",
+    ),
+) -> None:
+    """Remove orphaned objects (stored, never indexed) and temporaries left by killed writers."""
+    with open_workspace(ctx) as ws:
+        report = ws.artifacts.gc(dry_run=dry_run, min_age_s=min_age)
+    verb = "would remove" if report.dry_run else "removed"
+    for d in report.orphans:
+        console.print(f"{verb} orphan {d}", highlight=False)
+    for name in report.temporaries:
+        console.print(f"{verb} temporary tmp/{name}", highlight=False)
+    console.print(
+        f"{verb} {len(report.orphans)} orphaned objects and "
+        f"{len(report.temporaries)} stale temporaries"
+    )
 
 
 @app.command("list")

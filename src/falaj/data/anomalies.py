@@ -15,6 +15,7 @@ Checks, each with a configurable threshold (:class:`Thresholds`) and a finding i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,17 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["AnomalyReport", "Finding", "Thresholds", "detect", "psi"]
+__all__ = [
+    "AnomalyReport",
+    "Finding",
+    "NumericStats",
+    "Thresholds",
+    "category_counts",
+    "compare",
+    "detect",
+    "numeric_stats",
+    "psi",
+]
 
 _EPS = 1e-4
 
@@ -176,6 +187,36 @@ def detect(
     t = _thresholds(thresholds)
     table = pa.Table.from_pandas(batch, preserve_index=False)
     current = profile_table(table)
+
+    def numeric(ref: ColumnProfile) -> NumericStats | None:
+        return numeric_stats(ref, batch[ref.name])
+
+    def categories(name: str) -> dict[Any, int]:
+        return category_counts(batch[name])
+
+    outlier_rows: list[tuple[int, float]] = []
+    found: list[Finding] = []
+    if reference_frame is not None:
+        found, outlier_rows = _outliers(reference_frame, batch, t)
+    return compare(reference, current, numeric, categories, t, reference_id, found, outlier_rows)
+
+
+def compare(
+    reference: Profile,
+    current: Profile,
+    numeric: Callable[[ColumnProfile], NumericStats | None],
+    categories: Callable[[str], dict[Any, int]],
+    t: Thresholds,
+    reference_id: str | None,
+    extra: list[Finding] | None = None,
+    outlier_rows: list[tuple[int, float]] | None = None,
+) -> AnomalyReport:
+    """The report, from the batch's profile and its per-column statistics (however computed).
+
+    ``numeric(ref)`` gives the batch's values of a numeric column summarized against the
+    reference column (range counts, histogram over its bins); ``categories(name)`` the batch's
+    value counts of a categorical column, most frequent first (ties: first seen first).
+    """
     findings: list[Finding] = []
     metrics: dict[str, dict[str, float]] = {}
     findings += _volume(reference.row_count, current.row_count, t)
@@ -199,9 +240,9 @@ def detect(
         }
         findings += _nulls(ref, col, t)
         if ref.kind == "numeric" and col.kind == "numeric":
-            findings += _numeric(ref, batch[name], t, m)
+            findings += _numeric(ref, numeric(ref), t, m)
         elif ref.kind in ("categorical", "boolean") and col.kind in ("categorical", "boolean"):
-            findings += _categorical(ref, batch[name], t, m)
+            findings += _categorical(ref, categories(name), t, m)
         elif ref.kind != col.kind:
             findings.append(
                 Finding(name, "type_change", "alert",
@@ -209,10 +250,7 @@ def detect(
                         f"{ref.kind} ({ref.type})")
             )  # fmt: skip
         metrics[name] = m
-    outlier_rows: list[tuple[int, float]] = []
-    if reference_frame is not None:
-        found, outlier_rows = _outliers(reference_frame, batch, t)
-        findings += found
+    findings += extra or []
     order = {"alert": 0, "warning": 1}
     findings.sort(key=lambda f: (order.get(f.severity, 2), f.column or ""))
     return AnomalyReport(
@@ -221,8 +259,59 @@ def detect(
         batch_rows=current.row_count,
         findings=findings,
         metrics=metrics,
-        outlier_rows=outlier_rows,
+        outlier_rows=outlier_rows or [],
     )
+
+
+@dataclass(frozen=True)
+class NumericStats:
+    """A batch column's non-missing values, summarized against a reference column."""
+
+    count: int
+    below: int
+    above: int
+    #: counts over the reference histogram's bins of the values clipped to its edges
+    histogram: list[int] | None
+    minimum: float
+    maximum: float
+    mean: float
+    median: float
+
+
+def numeric_stats(ref: ColumnProfile, series: pd.Series) -> NumericStats | None:
+    """:class:`NumericStats` of an in-memory column (None: no values, or no reference range)."""
+    import numpy as np
+    import pandas as pd
+
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    values = values[~np.isnan(values)]
+    if not len(values) or ref.min is None or ref.max is None:
+        return None
+    histogram = None
+    if ref.histogram is not None:
+        edges = np.asarray(ref.histogram.edges, dtype=float)
+        inner = np.clip(values, edges[0], edges[-1])
+        histogram = (
+            [int(c) for c in np.histogram(inner, bins=edges)[0]]
+            if len(edges) > 1
+            else [len(values)]
+        )
+    return NumericStats(
+        count=len(values),
+        below=int(np.sum(values < ref.min)),
+        above=int(np.sum(values > ref.max)),
+        histogram=histogram,
+        minimum=float(values.min()),
+        maximum=float(values.max()),
+        mean=float(np.mean(values)),
+        median=float(np.median(values)),
+    )
+
+
+def category_counts(series: pd.Series) -> dict[Any, int]:
+    """Value counts of an in-memory column, most frequent first."""
+    counts = series.dropna().astype(object).value_counts()
+    return {_key(v): int(c) for v, c in counts.items()}
 
 
 def _volume(ref_rows: int, rows: int, t: Thresholds) -> list[Finding]:
@@ -258,20 +347,16 @@ def _nulls(ref: ColumnProfile, col: ColumnProfile, t: Thresholds) -> list[Findin
 
 
 def _numeric(
-    ref: ColumnProfile, series: pd.Series, t: Thresholds, m: dict[str, float]
+    ref: ColumnProfile, stats: NumericStats | None, t: Thresholds, m: dict[str, float]
 ) -> list[Finding]:
     import numpy as np
-    import pandas as pd
 
     name = ref.name
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-    values = values[~np.isnan(values)]
     findings: list[Finding] = []
-    if not len(values) or ref.min is None or ref.max is None:
+    if stats is None or ref.min is None or ref.max is None:
         return findings
-    below = int(np.sum(values < ref.min))
-    above = int(np.sum(values > ref.max))
-    share = (below + above) / len(values)
+    below, above = stats.below, stats.above
+    share = (below + above) / stats.count
     m["out_of_range_share"] = share
     if share > t.out_of_range_share:
         findings.append(
@@ -279,34 +364,27 @@ def _numeric(
                 name, "out_of_range", "warning",
                 f"{name}: {share:.1%} of values lie outside the reference range "
                 f"[{ref.min:g}, {ref.max:g}] ({below:,} below, {above:,} above; batch range "
-                f"[{values.min():g}, {values.max():g}])",
+                f"[{stats.minimum:g}, {stats.maximum:g}])",
                 share, t.out_of_range_share,
             )
         )  # fmt: skip
-    if ref.histogram is None or len(values) < t.min_values:
+    if ref.histogram is None or stats.histogram is None or stats.count < t.min_values:
         return findings
-    edges = np.asarray(ref.histogram.edges, dtype=float)
     expected = np.concatenate([[0.0], np.asarray(ref.histogram.counts, dtype=float), [0.0]])
-    inner = np.clip(values, edges[0], edges[-1])
-    counts = (
-        np.histogram(inner, bins=edges)[0].astype(float)
-        if len(edges) > 1
-        else np.array([len(values)], float)
-    )
+    counts = np.asarray(stats.histogram, dtype=float)
     counts[0] -= below
     counts[-1] -= above
     actual = np.concatenate([[below], counts, [above]])
     score, ks = psi(expected, actual), _ks(expected, actual)
     m["psi"], m["ks"] = score, ks
     if score >= t.psi_warning:
-        median = float(np.median(values))
         ref_median = ref.quantiles.get("0.5")
         findings.append(
             Finding(
                 name, "distribution_shift", "alert" if score >= t.psi_alert else "warning",
                 f"{name}: distribution shifted (PSI {score:.2f} >= {t.psi_warning}, KS {ks:.2f}): "
-                f"median {ref_median:g} -> {median:g}, mean {ref.mean or 0:g} -> "
-                f"{float(np.mean(values)):g}"
+                f"median {ref_median:g} -> {stats.median:g}, mean {ref.mean or 0:g} -> "
+                f"{stats.mean:g}"
                 + (f", {share:.1%} of values outside the reference range" if share else "")
                 + "; check for a unit, scale or business-logic change upstream before training "
                 "on it",
@@ -317,18 +395,16 @@ def _numeric(
 
 
 def _categorical(
-    ref: ColumnProfile, series: pd.Series, t: Thresholds, m: dict[str, float]
+    ref: ColumnProfile, batch: dict[Any, int], t: Thresholds, m: dict[str, float]
 ) -> list[Finding]:
     import numpy as np
 
     name = ref.name
-    counts = series.dropna().astype(object).value_counts()
-    total = int(counts.sum())
+    total = sum(batch.values())
     findings: list[Finding] = []
     if not total:
         return findings
     known = {_key(v) for v, _ in ref.top}
-    batch = {_key(v): int(c) for v, c in counts.items()}
     if ref.top_complete:
         unseen = {v: c for v, c in batch.items() if v not in known}
         share = sum(unseen.values()) / total

@@ -18,9 +18,18 @@ from falaj.errors import InvalidInputError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PARQUET_MEDIA_TYPE", "IngestResult", "ingest", "schema_of"]
+__all__ = [
+    "INGEST_PREFIX",
+    "PARQUET_MEDIA_TYPE",
+    "IngestResult",
+    "clean_stale_scratch",
+    "ingest",
+    "schema_of",
+]
 
 PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
+#: registering writes its Parquet into a scratch folder ``<tmp>/falaj-ingest-*``
+INGEST_PREFIX = "falaj-ingest-"
 ROW_GROUP_ROWS = 128 * 1024
 
 
@@ -76,6 +85,20 @@ def ingest(batches: Iterator[pa.RecordBatch], dest: Path) -> IngestResult:
         schema=schema_of(schema),
         row_count=hasher.rows,
     )
+
+
+def clean_stale_scratch(now: float, stale_after_s: float, folder: Path | None = None) -> list[str]:
+    """Remove ``falaj-ingest-*`` scratch folders that a killed register left behind.
+
+    Only folders untouched for ``stale_after_s`` seconds go (a live register keeps writing into
+    its own); ``folder`` defaults to the system temporary folder.
+    """
+    import tempfile
+
+    from falaj.artifacts.housekeeping import remove_stale_entries
+
+    base = Path(tempfile.gettempdir()) if folder is None else folder
+    return remove_stale_entries(base, f"{INGEST_PREFIX}*", now - stale_after_s)
 
 
 def _check_names(schema: pa.Schema) -> None:

@@ -7,14 +7,17 @@ edges + counts, reused by anomaly detection and monitoring as the drift referenc
 categories and booleans: the most frequent values with their counts (every value when there are
 at most :data:`MAX_CATEGORIES`). For dates and times: min and max. DuckDB scans the columnar
 data in parallel in three passes (scalar statistics, every histogram at once, top values per
-category), so 1M rows x 30 columns profile in seconds.
+category), so 1M rows x 30 columns profile in seconds. A Parquet file is profiled out of core:
+DuckDB runs under :data:`DUCKDB_MEMORY_LIMIT` and spills to a scratch folder.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +44,11 @@ MAX_CATEGORIES = 1000
 TOP_CATEGORIES = 20
 #: above this many rows, numeric and temporal distinct counts are HyperLogLog estimates (~2%)
 EXACT_DISTINCT_ROWS = 200_000
+#: DuckDB's memory cap when profiling files; beyond it sorts and aggregates spill to disk
+DUCKDB_MEMORY_LIMIT = "1GB"
+#: exact quantiles hold a column's values: in one pass while all numeric columns fit in this
+#: many bytes, else one column per pass
+QUANTILE_ONE_PASS_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -142,17 +150,38 @@ def profile_table(table: pa.Table, *, redact: Iterable[str] = ()) -> Profile:
 
 def profile_parquet(path: str | Path, *, redact: Iterable[str] = ()) -> Profile:
     """Profile a Parquet file without loading it into memory (``redact``: as for tables)."""
-    import duckdb
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
-    con = duckdb.connect()
-    try:
+    with bounded_duckdb() as con:
         literal = "'" + str(Path(path)).replace("'", "''") + "'"
         con.execute(f"CREATE VIEW falaj_profiled AS SELECT * FROM read_parquet({literal})")
         return _redacted(_profile(con, schema), redact)
-    finally:
-        con.close()
+
+
+@contextmanager
+def bounded_duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection held to :data:`DUCKDB_MEMORY_LIMIT`, spilling to a scratch folder.
+
+    ``FALAJ_DUCKDB_MEMORY_LIMIT`` (e.g. ``512MB``) overrides the limit for this process.
+    """
+    import tempfile
+
+    import duckdb
+
+    limit = os.environ.get("FALAJ_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT)
+    with tempfile.TemporaryDirectory(prefix="falaj-duckdb-") as spill:
+        con = duckdb.connect(
+            config={
+                "memory_limit": limit,
+                "temp_directory": spill,
+                "preserve_insertion_order": False,
+            }
+        )
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def _redacted(profile: Profile, redact: Iterable[str]) -> Profile:
@@ -200,12 +229,17 @@ def _profile(
     """Three passes: scalar statistics, all histograms at once, then top values per category.
 
     Quantiles of an in-memory ``table`` come from numpy's selection (no sort); of a Parquet
-    file from DuckDB's ``quantile_cont``. Both interpolate linearly.
+    file from DuckDB's ``quantile_cont``: in the first pass while every numeric column's values
+    fit in :data:`QUANTILE_ONE_PASS_BYTES`, else one column per query so that at most one
+    column's values are held at once. Both interpolate linearly.
     """
     kinds = {f.name: column_kind(f.type) for f in schema}
     exprs = {f.name: _value_expr(f.name, f.type) for f in schema}
     (total,) = con.execute("SELECT count(*) FROM falaj_profiled").fetchone() or (0,)
     exact = total <= EXACT_DISTINCT_ROWS
+    numeric = sum(1 for k in kinds.values() if k == "numeric")
+    one_pass = table is None and total * numeric * 8 <= QUANTILE_ONE_PASS_BYTES
+    qs = ", ".join(str(q) for q in QUANTILES)
     select = ["count(*)"]
     for f in schema:
         e, kind = exprs[f.name], kinds[f.name]
@@ -213,13 +247,12 @@ def _profile(
         if kind in ("numeric", "temporal"):
             select.append(f"count(DISTINCT {e})" if exact else f"approx_count_distinct({e})")
         if kind == "numeric":
-            qs = ", ".join(str(q) for q in QUANTILES)
             select += [
                 f"min({e})::DOUBLE",
                 f"max({e})::DOUBLE",
                 f"avg({e})::DOUBLE",
                 f"stddev_samp({e})::DOUBLE",
-                f"quantile_cont({e}, [{qs}])" if table is None else "NULL",
+                f"quantile_cont({e}, [{qs}])" if one_pass else "NULL",
             ]
         elif kind == "temporal":
             select += [f"min({e})::VARCHAR", f"max({e})::VARCHAR"]
@@ -241,6 +274,8 @@ def _profile(
             item.update(min=_finite(lo), max=_finite(hi), mean=_finite(mean), std=_finite(std))
             if table is not None:
                 quants = _quantiles(table.column(f.name))
+            elif not one_pass:  # one column at a time, to hold one column's values at most
+                quants = _file_quantiles(con, exprs[f.name])
             if quants is not None:
                 item["quantiles"] = {
                     str(q): float(v) for q, v in zip(QUANTILES, quants, strict=True)
@@ -268,6 +303,13 @@ def _profile(
             **item,
         )
     return Profile(row_count=total, columns=columns)
+
+
+def _file_quantiles(con: duckdb.DuckDBPyConnection, expr: str) -> list[float] | None:
+    """Exact quantiles of one column (DuckDB's ``quantile_cont``: linear interpolation)."""
+    qs = ", ".join(str(q) for q in QUANTILES)
+    row = con.execute(f"SELECT quantile_cont({expr}, [{qs}]) FROM falaj_profiled").fetchone()
+    return None if row is None or row[0] is None else list(row[0])
 
 
 def _quantiles(column: pa.ChunkedArray) -> list[float] | None:

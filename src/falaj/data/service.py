@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from falaj.artifacts.service import ArtifactService
 from falaj.data.errors import ClassificationConflictError, DatasetNotFoundError, DataWarning
-from falaj.data.ingest import PARQUET_MEDIA_TYPE, ingest
+from falaj.data.ingest import INGEST_PREFIX, PARQUET_MEDIA_TYPE, clean_stale_scratch, ingest
 from falaj.data.profile import Profile, profile_parquet
 from falaj.data.registration_checks import check_rows, type_changes
 from falaj.data.sources import DataFrameSource, Source
@@ -56,6 +56,8 @@ class DatasetService(Service):
     def __init__(self, context: ServiceContext, artifacts: ArtifactService) -> None:
         super().__init__(context)
         self._artifacts = artifacts
+        objects = artifacts.objects
+        clean_stale_scratch(objects.clock(), objects.stale_after_s)  # left by killed registers
 
     @property
     def artifacts(self) -> ArtifactService:
@@ -102,7 +104,7 @@ class DatasetService(Service):
         require_rows: bool,
     ) -> DatasetVersion:
         parent = self._get_by_ref(derived_from) if derived_from is not None else None
-        with tempfile.TemporaryDirectory(prefix="falaj-ingest-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=INGEST_PREFIX) as tmp:
             result = ingest(source.iter_batches(), Path(tmp) / "data.parquet")
             notes = check_rows(name, result.row_count, require_rows=require_rows)
             columns = [c["name"] for c in result.schema]
@@ -410,6 +412,10 @@ class DatasetService(Service):
     ) -> AnomalyReport:
         """Compare a batch (a DataFrame or a version id) with a reference version's profile.
 
+        A version id is compared out of core (its stored profile plus DuckDB scans of its
+        Parquet file, within bounded memory), except with ``outliers``, which loads both
+        versions to fit an IsolationForest.
+
         ``thresholds`` is a :class:`~falaj.data.anomalies.Thresholds` or a dict of some of its
         fields (``{"psi_alert": 0.3}``); the others keep their defaults.
         """
@@ -417,8 +423,21 @@ class DatasetService(Service):
 
         self.authorize(Action.DATASET_READ, "dataset", str(reference)[:200])
         with machinery():
-            frame = self.load(batch) if isinstance(batch, str) else batch
             ref = self.get(reference)
+            if isinstance(batch, str) and not outliers:
+                # out of core: the batch's stored profile plus DuckDB scans of its Parquet file
+                from falaj.data.anomaly_scan import detect_file
+
+                version = self.get(batch)
+                with self._artifacts.local_path(version.artifact_digest) as path:
+                    return detect_file(
+                        self.profile(ref.id),
+                        self.profile(version.id),
+                        path,
+                        thresholds=thresholds,
+                        reference_id=ref.id,
+                    )
+            frame = self.load(batch) if isinstance(batch, str) else batch
             reference_frame = self.load(ref.id) if outliers else None
             profile = self.profile(ref.id)
         return detect(

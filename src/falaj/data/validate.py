@@ -274,7 +274,13 @@ def _column_checks(spec: ColumnSpec, pa: Any) -> tuple[list[Any], list[_Def]]:
     return checks, defs
 
 
-def _build(suite: Suite, now: dt.datetime) -> tuple[Any, list[_Def]]:
+def _build(suite: Suite, now: dt.datetime, *, whole: bool = True) -> tuple[Any, list[_Def]]:
+    """The pandera schema and every check's definition, in report order.
+
+    ``whole=False`` builds the schema for one chunk of the data: the checks that need every
+    row at once (uniqueness, the row count, freshness) are left to the caller, their
+    definitions kept.
+    """
     import pandas as pd
     import pandera.pandas as pa
 
@@ -286,7 +292,7 @@ def _build(suite: Suite, now: dt.datetime) -> tuple[Any, list[_Def]]:
         columns[spec.name] = pa.Column(
             checks=checks,
             nullable=spec.nullable,
-            unique=spec.unique,
+            unique=spec.unique and whole,
             required=spec.required,
             report_duplicates="exclude_first",
         )
@@ -299,12 +305,13 @@ def _build(suite: Suite, now: dt.datetime) -> tuple[Any, list[_Def]]:
     lo, hi = suite.row_count_min, suite.row_count_max
     if lo is not None or hi is not None:
         text = f"row count in [{lo if lo is not None else 0}, {hi if hi is not None else 'inf'}]"
-        frame_checks.append(
-            pa.Check(
-                lambda df: (lo is None or len(df) >= lo) and (hi is None or len(df) <= hi),
-                name="row_count",
+        if whole:
+            frame_checks.append(
+                pa.Check(
+                    lambda df: (lo is None or len(df) >= lo) and (hi is None or len(df) <= hi),
+                    name="row_count",
+                )
             )
-        )
         defs.append(_Def("row_count", None, text, row_level=False))
     if suite.freshness is not None:
         fresh = suite.freshness
@@ -315,7 +322,8 @@ def _build(suite: Suite, now: dt.datetime) -> tuple[Any, list[_Def]]:
             newest = pd.to_datetime(df[fresh.column], errors="coerce", utc=True).max()
             return bool(pd.notna(newest) and pd.Timestamp(now) - newest <= fresh.max_age)
 
-        frame_checks.append(pa.Check(is_fresh, name="freshness"))
+        if whole:
+            frame_checks.append(pa.Check(is_fresh, name="freshness"))
         defs.append(
             _Def("freshness", fresh.column, f"newest {fresh.column} within {fresh.max_age}", False)
         )
@@ -347,7 +355,9 @@ def run_suite(
             schema.validate(data, lazy=True)
         except SchemaErrors as exc:
             failures = exc.failure_cases
-        return _report(suite, data, defs, failures, now)
+        return _report(
+            suite, defs, failures, len(data), lambda d, pos: _examples(data, d, pos, suite, now)
+        )
 
 
 def _check_id(row: Any) -> str:
@@ -362,8 +372,13 @@ def _check_id(row: Any) -> str:
 
 
 def _report(
-    suite: Suite, data: pd.DataFrame, defs: list[_Def], failures: Any, now: dt.datetime
+    suite: Suite,
+    defs: list[_Def],
+    failures: Any,
+    row_count: int,
+    examples_for: Callable[[_Def, list[int]], list[Any]],
 ) -> ValidationReport:
+    """The report from pandera's failure cases (``examples_for``: values of failing rows)."""
     by_id = {d.check: d for d in defs}
     rows: dict[str, set[int]] = {d.check: set() for d in defs}
     examples: dict[str, list[Any]] = {d.check: [] for d in defs}
@@ -391,13 +406,17 @@ def _report(
                 _jsonable(row["failure_case"]), bool
             ):  # a scalar check reports just False; its examples are computed below
                 examples[check_id].append(_jsonable(row["failure_case"]))
+    for check_id in examples:
+        if not by_id[check_id].row_level and all(isinstance(e, str) for e in examples[check_id]):
+            # schema-level findings (extra columns...) come in pandera's internal order
+            examples[check_id].sort()
     row_reasons: dict[int, list[str]] = {}
     results: list[CheckResult] = []
     for check_id, d in by_id.items():
         positions = sorted(rows[check_id])
         for pos in positions:
             row_reasons.setdefault(pos, []).append(f"{check_id}: {d.description}")
-        sample = examples[check_id] or _examples(data, d, positions, suite, now)
+        sample = examples[check_id] or examples_for(d, positions)
         results.append(
             CheckResult(
                 check=check_id,
@@ -412,7 +431,7 @@ def _report(
     return ValidationReport(
         suite=suite.name,
         suite_digest=suite.digest,
-        row_count=len(data),
+        row_count=row_count,
         checks=results,
         row_reasons=dict(sorted(row_reasons.items())),
     )
@@ -436,7 +455,15 @@ def _examples(
     if not positions:
         return []
     seen: list[Any] = []
+    add_examples(seen, data, d, positions)
+    return seen
+
+
+def add_examples(seen: list[Any], data: pd.DataFrame, d: _Def, positions: list[int]) -> None:
+    """Append the distinct values of ``data`` at ``positions`` to ``seen``, up to MAX_EXAMPLES."""
     for pos in positions:
+        if len(seen) >= MAX_EXAMPLES:
+            break
         if d.column is not None and d.column in data.columns:
             value = _jsonable(data[d.column].iloc[pos])
         else:
@@ -444,9 +471,6 @@ def _examples(
             value = {c: _jsonable(data[c].iloc[pos]) for c in cols}
         if value not in seen:
             seen.append(value)
-        if len(seen) >= MAX_EXAMPLES:
-            break
-    return seen
 
 
 def _none(value: Any) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from falaj.data.errors import ExpectationFileError, ValidationFailedError
 from falaj.data.expectations import Suite, load_suite
 from falaj.data.tables import dataset_validations
 from falaj.data.validate import ValidationReport, ValidationResult, check_policy, run_suite
+from falaj.data.validate_chunks import run_suite_file
 from falaj.data.versions import parse_version_id
 from falaj.errors import InvalidInputError
 from falaj.lineage.graph import Node, record_edge
@@ -98,17 +100,21 @@ def run_validation(
     if isinstance(data_or_id, str):
         version = service.get(data_or_id)
         version_id, dataset_name = version.id, version.name
-        frame = service.load(version.id)
+        with service.artifacts.local_path(version.artifact_digest) as path:
+            # chunk by chunk: memory holds one chunk, never the whole version
+            report, chunks = run_suite_file(path, expectations, now=now)
+            parts = _split_chunks(chunks(), report) if _quarantines(chosen, report) else None
     elif isinstance(data_or_id, pd.DataFrame):
         frame, dataset_name = data_or_id, name
         if name is not None:
             parse_version_id(name)
+        report = run_suite(frame, expectations, now=now)
+        parts = split_rows(frame, report) if _quarantines(chosen, report) else None
     else:
         raise InvalidInputError(
             f"data of type {type(data_or_id).__name__} cannot be validated: expected a "
             "DataFrame or a dataset version id such as 'loans@3'"
         )
-    report = run_suite(frame, expectations, now=now)
     if not report.checks:  # an empty suite would "pass" and say nothing about the data
         raise ExpectationFileError(
             f"suite {expectations.name!r} ({expectations.source}) has no checks: expected at "
@@ -120,13 +126,13 @@ def run_validation(
         status = "passed"
     elif chosen == "warn":
         status = "warned"
-    elif chosen == "quarantine" and not report.dataset_failures:
+    elif parts is not None:
         if dataset_name is None:
             raise InvalidInputError(
                 "policy 'quarantine' needs a dataset to file bad rows under: pass name=... "
                 "with a DataFrame, or validate a registered version id"
             )
-        valid, quarantined = split_rows(frame, report)
+        valid, quarantined = parts
         status = "warned"
         inherited = None if version_id else _labels_of(service, dataset_name, quarantined)
         q = service.register(
@@ -189,6 +195,38 @@ def _labels_of(
         dataset_level = current_classifications(conn, name)
     merged = merge_classifications(dataset_level, latest, columns=[str(c) for c in frame.columns])
     return merged or None
+
+
+def _quarantines(policy: str, report: ValidationReport) -> bool:
+    return policy == "quarantine" and not report.success and not report.dataset_failures
+
+
+def _split_chunks(
+    chunks: Iterator[pd.DataFrame], report: ValidationReport
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`split_rows` of the whole, chunk by chunk (rows carry their positions as index)."""
+    import pandas as pd
+
+    good: list[pd.DataFrame] = []
+    bad: list[pd.DataFrame] = []
+    for chunk in chunks:
+        lo, hi = (int(chunk.index[0]), int(chunk.index[-1]) + 1) if len(chunk) else (0, 0)
+        local = {p - lo: r for p, r in report.row_reasons.items() if lo <= p < hi}
+        part = ValidationReport(
+            suite=report.suite,
+            suite_digest=report.suite_digest,
+            row_count=len(chunk),
+            checks=report.checks,
+            row_reasons=local,
+        )
+        chunk_valid, chunk_bad = split_rows(chunk, part)
+        chunk_bad[ROW_COLUMN] += lo
+        # empty parts only keep the columns (their dtypes would not decide the whole's)
+        if len(chunk_valid) or not good:
+            good = [g for g in good if len(g)] + [chunk_valid]
+        if len(chunk_bad) or not bad:
+            bad = [b for b in bad if len(b)] + [chunk_bad]
+    return pd.concat(good), pd.concat(bad, ignore_index=True)
 
 
 def split_rows(frame: pd.DataFrame, report: ValidationReport) -> tuple[pd.DataFrame, pd.DataFrame]:

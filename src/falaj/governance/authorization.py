@@ -47,6 +47,7 @@ class Action(StrEnum):
     ARTIFACT_PUT = "artifact.put"
     ARTIFACT_READ = "artifact.read"
     ARTIFACT_VERIFY = "artifact.verify"
+    ARTIFACT_GC = "artifact.gc"
     LINEAGE_RECORD = "lineage.record"
     LINEAGE_READ = "lineage.read"
     EXPERIMENT_CREATE = "experiment.create"
@@ -83,6 +84,8 @@ class Action(StrEnum):
     PIPELINE_RUN_FINISH = "pipeline.run.finish"
     PIPELINE_RUN_RESUME = "pipeline.run.resume"
     PIPELINE_STEP_RECORD = "pipeline.step.record"
+    PIPELINE_STEP_START = "pipeline.step.start"
+    PIPELINE_STEP_LOGS = "pipeline.step.logs"
     PIPELINE_READ = "pipeline.read"
     SCHEDULE_CREATE = "schedule.create"
     SCHEDULE_ENABLE = "schedule.enable"
@@ -215,6 +218,8 @@ _TRACK = _actions(
         Action.PIPELINE_RUN_FINISH,
         Action.PIPELINE_RUN_RESUME,
         Action.PIPELINE_STEP_RECORD,
+        Action.PIPELINE_STEP_START,
+        Action.PIPELINE_STEP_LOGS,
         Action.TRAINING_SEARCH,
         Action.TRAINING_EVALUATION,
         Action.TRAINING_FAIRNESS,
@@ -237,6 +242,7 @@ _ENGINEER = _actions(
         Action.MODEL_POLICY_SET,
         Action.MODEL_PROMOTE,
         Action.ARTIFACT_VERIFY,
+        Action.ARTIFACT_GC,
         Action.RUN_IMPORT,
         Action.SCHEDULE_CREATE,
         Action.SCHEDULE_ENABLE,

@@ -3,6 +3,9 @@
 While any capture is active, ``sys.stdout``/``sys.stderr`` are routers that send each write to
 the buffer of the thread that made it (or to the original stream when that thread captures
 nothing); a logging handler on the root logger does the same for log records.
+
+With a ``spool`` path, every captured write is also appended (and flushed) to that file, so the
+coordinator can store the logs of a step while it runs, and a killed step keeps what it printed.
 """
 
 from __future__ import annotations
@@ -87,10 +90,31 @@ def _uninstall() -> None:
             _handler = None
 
 
+class _SpooledBuffer(io.StringIO):
+    """A StringIO that also appends every write to a file, flushed at once."""
+
+    def __init__(self, spool: TextIO) -> None:
+        super().__init__()
+        self._spool = spool
+
+    def write(self, text: str) -> int:
+        n = super().write(text)
+        try:
+            self._spool.write(text)
+            self._spool.flush()
+        except (OSError, ValueError):  # a full disk must not kill the step; the end has it all
+            pass
+        return n
+
+
 @contextmanager
-def capture_output() -> Iterator[io.StringIO]:
-    """Capture this thread's stdout, stderr and log records into the yielded buffer."""
-    buffer = io.StringIO()
+def capture_output(spool: str | None = None) -> Iterator[io.StringIO]:
+    """Capture this thread's stdout, stderr and log records into the yielded buffer.
+
+    ``spool``: a file every write is also appended to as it happens.
+    """
+    spool_file = open(spool, "a", encoding="utf-8") if spool else None  # noqa: SIM115
+    buffer: io.StringIO = io.StringIO() if spool_file is None else _SpooledBuffer(spool_file)
     _install()
     previous = getattr(_local, "buffer", None)
     _local.buffer = buffer
@@ -99,3 +123,5 @@ def capture_output() -> Iterator[io.StringIO]:
     finally:
         _local.buffer = previous
         _uninstall()
+        if spool_file is not None:
+            spool_file.close()

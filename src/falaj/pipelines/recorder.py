@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from falaj.pipelines import repository as repo
 from falaj.pipelines.dataset_reads import READ, current_reads, reads_of, with_datasets
 from falaj.pipelines.graph import StepNode
-from falaj.pipelines.records import CACHED, FAILED, SUCCEEDED, StepOutput, StepRun
+from falaj.pipelines.records import CACHED, FAILED, RUNNING, SUCCEEDED, StepOutput, StepRun
 from falaj.pipelines.task import StepResult
 from falaj.store.schema import utcnow
 
@@ -87,6 +87,47 @@ class StepRecorder:
                 links=[],
             )
         return self._as_record(values, outputs)
+
+    def record_started(
+        self,
+        run_id: str,
+        node: StepNode,
+        step_run_id: str,
+        key: str,
+        input_digests: dict[str, str],
+        executor: str,
+    ) -> None:
+        """Write the step run (RUNNING) before the step runs, so a killed step leaves its row.
+
+        Until the step ends, ``ended_at`` is the last time its logs were stored.
+        """
+        now = utcnow()
+        values = self._values(
+            run_id, node, step_run_id, key, input_digests, RUNNING, 1, executor, None, None,
+            now, now,
+        )  # fmt: skip
+        with self._svc.mutation(
+            "pipeline.step.start",
+            "step_run",
+            step_run_id,
+            details={"step": node.name, "status": RUNNING, "cache_key": key},
+        ) as m:
+            repo.insert_step_run(
+                m.conn,
+                principal=self._svc.principal,
+                values=values,
+                outputs=[],
+                cacheable=False,
+                links=[],
+            )
+
+    def record_logs(self, step_run_id: str, logs: bytes) -> bool:
+        """Store the logs a running step wrote so far; False once the step run has ended."""
+        digest = self._svc.artifacts.put_bytes(logs, media_type="text/plain").digest
+        with self._svc.mutation(
+            "pipeline.step.logs", "step_run", step_run_id, details={"log_digest": digest}
+        ) as m:
+            return repo.set_step_progress(m.conn, step_run_id, log_digest=digest, seen_at=utcnow())
 
     def record(
         self,

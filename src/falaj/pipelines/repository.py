@@ -108,9 +108,19 @@ def insert_step_run(
     """The step run row, its outputs, its cache entry and its lineage edges, all at once.
 
     ``probe_key`` (the static key of a step that read datasets by name) is pointed at this
-    step run too, replacing the step run it pointed at (see :mod:`.dataset_reads`).
+    step run too, replacing the step run it pointed at (see :mod:`.dataset_reads`). A row
+    written when the step started (status RUNNING) is completed in place.
     """
-    conn.execute(sa.insert(step_runs).values(**values))
+    started = conn.execute(
+        sa.select(step_runs.c.id).where(
+            step_runs.c.id == values["id"], step_runs.c.status == "RUNNING"
+        )
+    ).first()
+    if started is None:
+        conn.execute(sa.insert(step_runs).values(**values))
+    else:
+        changed = {k: v for k, v in values.items() if k != "id"}
+        conn.execute(sa.update(step_runs).where(step_runs.c.id == values["id"]).values(**changed))
     if outputs:
         conn.execute(
             sa.insert(step_outputs),
@@ -155,6 +165,18 @@ def insert_step_run(
             record_edge(conn, Node(kind, node_id), me, READ, principal)
         else:
             record_edge(conn, me, Node(kind, node_id), "produced", principal)
+
+
+def set_step_progress(
+    conn: Connection, step_run_id: str, *, log_digest: str, seen_at: dt.datetime
+) -> bool:
+    """Point a RUNNING step run at its logs so far; False when it is no longer RUNNING."""
+    result = conn.execute(
+        sa.update(step_runs)
+        .where(step_runs.c.id == step_run_id, step_runs.c.status == "RUNNING")
+        .values(log_digest=log_digest, ended_at=seen_at)
+    )
+    return bool(result.rowcount)
 
 
 def set_run_status(

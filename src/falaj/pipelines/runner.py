@@ -1,8 +1,11 @@
 """The coordinator of one pipeline run: topological order, parallel branches, retries, cache.
 
-Workers only compute; this loop (one thread) checks the cache, submits ready steps to the
-executor, retries failures with exponential backoff and records every finished step run in one
-transaction with its outputs and lineage (see :meth:`PipelineService._record_step`).
+Workers only compute; this loop (one thread) checks the cache, writes the step run (RUNNING)
+before submitting a step to the executor, retries failures with exponential backoff and
+completes every finished step run in one transaction with its outputs and lineage (see
+:class:`~falaj.pipelines.recorder.StepRecorder`). While steps run on this machine, their logs
+stream into the store (:mod:`falaj.pipelines.logstream`), so a killed run leaves each running
+step's row and what it printed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from falaj.pipelines.cache import cache_key
 from falaj.pipelines.executors.base import Executor
 from falaj.pipelines.graph import Pipeline, StepNode
+from falaj.pipelines.logstream import LogStreamer
 from falaj.pipelines.records import StepOutput, StepRun
 from falaj.pipelines.task import NOTHING, StepInput, StepResult, StepTask
 from falaj.store.schema import new_id
@@ -65,6 +69,7 @@ class Runner:
         reuse: dict[str, StepRun],
         only: Iterable[str] | None = None,
         on_event: Callable[[StepEvent], None] | None = None,
+        log_interval_s: float = 2.0,
     ) -> None:
         self.svc = service
         self.pipe = pipe
@@ -78,9 +83,22 @@ class Runner:
         self.values: dict[str, Any] = {}
         self.failed: tuple[str, str] | None = None
         self.recorded: dict[str, StepRun] = {}
+        # spool files are shared through the local disk: threads and local child processes
+        self.log_interval_s = log_interval_s
+        self._streams_logs = executor.in_process or executor.name.startswith("local")
+        self.logs: LogStreamer | None = None
 
     # -- loop ----------------------------------------------------------------------------------
     def run(self) -> None:
+        if self._streams_logs:
+            self.logs = LogStreamer(self.svc.recorder, interval_s=self.log_interval_s)
+        try:
+            self._loop()
+        finally:
+            if self.logs is not None:
+                self.logs.close()
+
+    def _loop(self) -> None:
         futures: dict[Future[StepResult], _Attempt] = {}
         delayed: list[tuple[float, _Attempt]] = []
         while True:
@@ -164,6 +182,15 @@ class Runner:
 
     def _submit(self, attempt: _Attempt, futures: dict[Future[StepResult], _Attempt]) -> None:
         node = attempt.node
+        if attempt.attempt == 1:
+            self.svc.recorder.record_started(
+                self.run_id,
+                node,
+                attempt.step_run_id,
+                attempt.key,
+                attempt.input_digests,
+                self.executor.name,
+            )
         if not attempt.inputs:
             for arg, handle in node.inputs.items():
                 out = self.done[handle.step][handle.output]
@@ -184,12 +211,15 @@ class Runner:
             opener=self.svc.opener,
             workspace=self.svc.workspace if self.executor.in_process else None,
             keep_values=self.executor.in_process,
+            log_spool=None if self.logs is None else self.logs.spool_for(attempt.step_run_id),
         )
         self._emit("started", attempt)
         futures[self.executor.submit(task, timeout=node.step.options.timeout)] = attempt
 
     # -- outcomes ------------------------------------------------------------------------------
     def _succeeded(self, attempt: _Attempt, result: StepResult) -> None:
+        if self.logs is not None:
+            self.logs.finished(attempt.step_run_id)
         recorded = self.svc.recorder.record(
             self.run_id,
             attempt.node,
@@ -208,6 +238,8 @@ class Runner:
         self._emit("succeeded", attempt, step_run_id=recorded.id, duration=recorded.duration_s)
 
     def _failed(self, attempt: _Attempt, result: StepResult) -> None:
+        if self.logs is not None:
+            self.logs.finished(attempt.step_run_id)
         recorded = self.svc.recorder.record(
             self.run_id,
             attempt.node,

@@ -26,6 +26,7 @@ from falaj.pipelines.errors import (
 )
 from falaj.pipelines.executors.base import Executor
 from falaj.pipelines.graph import Pipeline, PipelineDef
+from falaj.pipelines.logstream import clean_stale_spools
 from falaj.pipelines.materializers import unmaterialize
 from falaj.pipelines.ownership import Heartbeat, RunOwner, driving, liveness, this_process
 from falaj.pipelines.recorder import StepRecorder
@@ -76,6 +77,7 @@ class PipelineService(Service):
         self.artifacts = artifacts
         self._workspace = workspace
         self._opener = opener
+        clean_stale_spools(artifacts.objects.clock(), artifacts.objects.stale_after_s)
 
     @cached_property
     def recorder(self) -> StepRecorder:

@@ -55,6 +55,8 @@ class StepTask:
     opener: Callable[[], Any] | None = None
     workspace: Any = None  # only for in-process execution
     keep_values: bool = False
+    #: a local file the step's output is appended to as it is written (streamed logs)
+    log_spool: str | None = None
 
     def for_remote(self) -> StepTask:
         """A copy safe to ship to another process (no live objects)."""
@@ -69,6 +71,7 @@ class StepTask:
             opener=self.opener,
             workspace=None,
             keep_values=False,
+            log_spool=self.log_spool,
         )
 
 
@@ -119,7 +122,7 @@ def execute(task: StepTask) -> StepResult:
     values: dict[str, Any] = {}
     error: BaseException | None = None
     tb: str | None = None
-    with capture_output() as buffer:
+    with capture_output(task.log_spool) as buffer:
         try:
             kwargs = dict(task.params)
             for name, inp in task.inputs.items():

@@ -1,6 +1,9 @@
 """Engine construction for the supported databases, and translation of their errors.
 
-SQLite (the embedded default) runs in WAL mode with a long busy timeout, and every write
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` (a committed transaction
+survives a power loss: WAL is fsynced at every commit; ``NORMAL``, chosen with the
+``sqlite_synchronous`` setting, is faster but can roll back the last commits on power loss), a
+long busy timeout, and every write
 transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock up front, so concurrent
 writers queue on the busy timeout instead of failing with "database is locked" when a deferred
 transaction tries to upgrade its lock. PostgreSQL runs through psycopg 3.
@@ -21,9 +24,17 @@ from sqlalchemy.pool import StaticPool
 from falaj.errors import BackendUnavailableError, ConfigError
 from falaj.redact import redact
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_engine", "masked_url", "translate_errors"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "SQLITE_SYNCHRONOUS",
+    "create_engine",
+    "masked_url",
+    "translate_errors",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+#: the accepted ``PRAGMA synchronous`` levels; FULL is the default
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
 _DEFERRED = "falaj_deferred"
 
 
@@ -36,8 +47,16 @@ def masked_url(url: str | sa.URL) -> str:
         return text if len(text) <= 200 else text[:200] + "..."
 
 
-def create_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path``, ``sqlite://`` or ``postgresql://...``)."""
+def create_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+    """An engine for ``url`` (``sqlite:///path``, ``sqlite://`` or ``postgresql://...``).
+
+    ``sqlite_synchronous`` (``FULL`` or ``NORMAL``) applies to SQLite files only.
+    """
+    if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+        raise ConfigError(
+            f"sqlite_synchronous {str(sqlite_synchronous)[:40]!r} is invalid: expected one of "
+            f"{', '.join(SQLITE_SYNCHRONOUS)}"
+        )
     try:
         parsed = make_url(url)
         parsed.port  # noqa: B018 - parses the port: '[::1:5432' fails here, not at connect
@@ -48,7 +67,7 @@ def create_engine(url: str) -> Engine:
         ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, sqlite_synchronous)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -64,7 +83,7 @@ def create_engine(url: str) -> Engine:
     )
 
 
-def _sqlite_engine(url: sa.URL) -> Engine:
+def _sqlite_engine(url: sa.URL, synchronous: str) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:")
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
@@ -79,7 +98,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         cursor = dbapi_connection.cursor()
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # REPLACE then fires DELETE triggers (the audit ledger's append-only guard).

@@ -70,19 +70,21 @@ class MetadataStore:
         )
 
     @classmethod
-    def unchecked(cls, url: str) -> MetadataStore:
+    def unchecked(cls, url: str, *, sqlite_synchronous: str = "FULL") -> MetadataStore:
         """A store for ``url`` without checking its schema (for ``falaj db`` commands)."""
-        engine = create_engine(url)
+        engine = create_engine(url, sqlite_synchronous=sqlite_synchronous)
         return cls(engine, url, lock_path=_sqlite_lock_path(engine))
 
     @classmethod
-    def connect(cls, url: str, *, auto_upgrade: bool = False) -> MetadataStore:
+    def connect(
+        cls, url: str, *, auto_upgrade: bool = False, sqlite_synchronous: str = "FULL"
+    ) -> MetadataStore:
         """Open the database at ``url``; with ``auto_upgrade`` apply pending migrations first.
 
         Without ``auto_upgrade`` an out-of-date schema raises :class:`MigrationRequiredError`
         (run ``falaj db upgrade``).
         """
-        store = cls.unchecked(url)
+        store = cls.unchecked(url, sqlite_synchronous=sqlite_synchronous)
         engine = store.engine
         try:
             with translate_errors(url):

@@ -97,3 +97,24 @@ def test_infinite_values_profile_without_runtime_warnings() -> None:
         column = profile_table(table).columns["x"]
     assert column.quantiles["0.5"] == 0.75
     assert column.quantiles["0.25"] == -np.inf and column.quantiles["0.75"] == np.inf
+
+
+def test_large_files_take_quantiles_one_column_at_a_time_with_equal_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from falaj.data import profile as profiling
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {"a": rng.normal(0, 1, 5000), "b": rng.integers(0, 99, 5000), "c": ["x", "y"] * 2500}
+    )
+    frame.loc[::7, "a"] = np.nan
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    one_pass = profiling.profile_parquet(path)
+    monkeypatch.setattr(profiling, "QUANTILE_ONE_PASS_BYTES", 0)
+    per_column = profiling.profile_parquet(path)
+    assert per_column == one_pass
+    assert per_column.columns["a"].quantiles["0.5"] == pytest.approx(
+        float(frame["a"].dropna().median())
+    )

@@ -28,6 +28,7 @@ def run(ctx: DemoContext) -> None:
     ctx.say(f"integrity check of the whole store: {report.checked} objects, ok={report.ok}")
     _tamper_check(ctx)
     defences.show(ctx)
+    _orphan_check(ctx)
     ctx.results["raw_artifact"] = meta.digest
     ctx.results["raw_path"] = str(source)
 
@@ -55,3 +56,19 @@ def _tamper_check(ctx: DemoContext) -> None:
         path.write_bytes(original)
         path.chmod(mode)
     ctx.say(f"restored the byte: store check ok={store.verify().ok}")
+
+
+def _orphan_check(ctx: DemoContext) -> None:
+    """Bytes stored but never indexed (a writer killed in between): reported, then collected."""
+    store = ctx.ws.artifacts
+    orphan = store.objects.write_bytes(b"stored by a writer killed before indexing it\n")
+    report = store.verify(orphans=True)
+    ctx.say(
+        f"an object stored but never indexed (its writer was killed): verify --orphans lists "
+        f"{len(report.orphans)} ({orphan.digest[:12]}... listed: {orphan.digest in report.orphans})"
+    )
+    collected = store.gc(min_age_s=0)
+    ctx.say(
+        f"artifacts gc removed {len(collected.orphans)} orphan(s); indexed objects untouched: "
+        f"ok={store.verify().ok}"
+    )
