@@ -128,8 +128,6 @@ def test_sixteen_threads_four_principals_one_process(
         t.join(600)
     ws.tracking.flush()
     assert not errors, errors[:3]
-    total_metrics = sum(v for k, v in counts.items() if k.endswith(":metrics"))
-    assert ws.tracking.writer.written >= total_metrics  # one writer served every principal
 
     with ws.store.read() as conn:
         rows = conn.execute(

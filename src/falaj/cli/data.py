@@ -123,7 +123,7 @@ def classify(
         "pairs: show the classifications in force and their history.",
     ),
     reason: str | None = typer.Option(None, "--reason", help="Why (kept in the history)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Label columns for the versions registered from now on (audited; see the history)."""
     from falaj.errors import InvalidInputError
