@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+
+from falaj.processes import pid_alive, this_process
 
 __all__ = ["Heartbeat", "RunOwner", "driving", "liveness", "pid_alive", "this_process"]
 
@@ -38,31 +38,6 @@ class RunOwner:
     host: str | None
     pid: int | None
     heartbeat_at: dt.datetime | None
-
-
-def this_process() -> tuple[str, int]:
-    """(host name, pid) of the calling process."""
-    return socket.gethostname(), os.getpid()
-
-
-def pid_alive(pid: int) -> bool:
-    """True when ``pid`` is a running (not zombie) process on this host."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        return True
-    except (OverflowError, OSError):
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): kill(0) is all we know
-    return state not in ("Z", "X")
 
 
 def liveness(

@@ -18,8 +18,6 @@ reused, so a batch costs little more than its ``executemany`` calls.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -28,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from falaj.governance.audit import Actor, record_event
+from falaj.processes import this_process
 from falaj.store.batch_writer import Item
 from falaj.tracking.tables import latest_metrics, metrics, params, runs, tags
 
@@ -39,7 +38,6 @@ __all__ = [
     "BatchCounts",
     "describe_item",
     "end_unwritten_run",
-    "process_host",
     "upsert_tags",
     "write_items",
 ]
@@ -51,12 +49,6 @@ RUN = 3
 
 _fromtimestamp = dt.datetime.fromtimestamp
 _UTC = dt.UTC
-
-
-@cache
-def process_host() -> str:
-    """This machine's host name, as recorded on the runs it executes."""
-    return socket.gethostname()[:255]
 
 
 @dataclass(frozen=True)
@@ -127,6 +119,7 @@ def _statements(dialect: str) -> _Statements:
 def write_items(conn: Connection, items: list[Item], *, actor: Actor, region: str) -> BatchCounts:
     """Write queued rows inside the caller's transaction; new runs are created by ``actor``."""
     run_rows: list[dict[str, Any]] = []
+    host, pid = this_process()
     run_events: list[tuple[str, dict[str, Any]]] = []
     metric_rows: list[dict[str, Any]] = []
     latest: dict[tuple[str, str], dict[str, Any]] = {}
@@ -172,8 +165,8 @@ def write_items(conn: Connection, items: list[Item], *, actor: Actor, region: st
                     "end_time": end_time,
                     "parent_id": parent_id,
                     "created_by": actor.principal.name,
-                    "host": process_host(),
-                    "pid": os.getpid(),
+                    "host": host,
+                    "pid": pid,
                     "error": error,
                 }
             )

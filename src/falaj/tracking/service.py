@@ -371,7 +371,7 @@ class TrackingService(RunAttachments):
 
     def stale_runs(self, *, experiment: str | None = None) -> list[Run]:
         """Runs still RUNNING whose process is gone (same host, pid not alive)."""
-        from falaj.tracking.liveness import process_alive
+        from falaj.processes import process_alive
 
         page = self.search_runs(
             "attributes.status = 'RUNNING'", experiment=experiment, max_results=1000
