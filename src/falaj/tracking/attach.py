@@ -17,7 +17,7 @@ from falaj.governance.service import Service
 from falaj.lineage.graph import Node, record_edge
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import utcnow
-from falaj.store.text import check_storable
+from falaj.textcheck import check_text
 from falaj.tracking.entities import LoggedModel
 from falaj.tracking.errors import RunNotActiveError, RunNotFoundError
 from falaj.tracking.tables import logged_models, run_artifacts, run_inputs, runs
@@ -221,4 +221,4 @@ class RunAttachments(Service):
 def _check_artifact_name(name: Any) -> None:
     if not isinstance(name, str) or not name.strip() or len(name) > 500:
         raise InvalidInputError(f"artifact name {name!r} is invalid: expected 1-500 characters")
-    check_storable("artifact name", name)
+    check_text("artifact name", name, optional=False)

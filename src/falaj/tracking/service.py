@@ -17,7 +17,7 @@ from falaj.governance.service import ServiceContext
 from falaj.store.batch_writer import BatchWriter, Item
 from falaj.store.dml import insert_ignore
 from falaj.store.schema import new_id, utcnow
-from falaj.store.text import check_storable
+from falaj.textcheck import check_text
 from falaj.tracking import reads
 from falaj.tracking.attach import RunAttachments
 from falaj.tracking.entities import Experiment, LoggedModel, MetricPoint, Run, RunPage
@@ -84,13 +84,11 @@ class TrackingService(RunAttachments):
     def create_experiment(self, name: str, *, description: str | None = None) -> Experiment:
         """Create an experiment; its name must be new."""
         name = check_experiment_name(name)
-        if description is not None:
-            if not isinstance(description, str) or len(description) > 10_000:
-                raise InvalidInputError(
-                    f"description {str(description)[:50]!r} is invalid: expected text of at most "
-                    "10,000 characters"
-                )
-            check_storable("description", description)
+        check_text("description", description)
+        if description is not None and len(description) > 10_000:
+            raise InvalidInputError(
+                f"description is {len(description)} characters long: at most 10,000 allowed"
+            )
         with self.mutation(Action.EXPERIMENT_CREATE, "experiment", name) as m:
             exists = m.conn.execute(
                 sa.select(experiments.c.id).where(experiments.c.name == name)
@@ -344,9 +342,9 @@ class TrackingService(RunAttachments):
             raise InvalidInputError(
                 f"status {status!r} is invalid: a run is ended from outside as KILLED or FAILED"
             )
-        if not isinstance(reason, str) or len(reason) > 2000:
-            raise InvalidInputError("reason must be text of at most 2000 characters")
-        check_storable("reason", reason)
+        check_text("reason", reason, optional=False)
+        if len(reason) > 2000:
+            raise InvalidInputError(f"reason is {len(reason)} characters long: at most 2000")
         if not isinstance(run_id, str) or not run_id:
             raise InvalidInputError(f"run id {run_id!r} is invalid: expected a run id string")
         details = {"status": status, "reason": reason, "ended_from_outside": True}

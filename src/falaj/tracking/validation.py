@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from falaj.errors import InvalidInputError
-from falaj.store.text import check_storable
+from falaj.textcheck import check_text
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -53,7 +53,8 @@ def check_experiment_name(name: Any) -> str:
 def check_run_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise InvalidInputError(f"run_name {name!r} is invalid: expected 1-200 characters")
-    return check_storable("run_name", name)
+    check_text("run_name", name, optional=False)
+    return name
 
 
 def check_model_name(name: Any) -> str:
@@ -76,7 +77,8 @@ def param_text(key: str, value: Any) -> str:
         raise InvalidInputError(
             f"param {key!r} is {len(text)} characters long: at most {MAX_PARAM_LENGTH} allowed"
         )
-    return check_storable(f"param {key!r}", text)
+    check_text(f"param {key!r}", text, optional=False)
+    return text
 
 
 def tag_text(key: str, value: Any) -> str:
@@ -87,7 +89,8 @@ def tag_text(key: str, value: Any) -> str:
         raise InvalidInputError(
             f"tag {key!r} is {len(text)} characters long: at most {MAX_TAG_LENGTH} allowed"
         )
-    return check_storable(f"tag {key!r}", text)
+    check_text(f"tag {key!r}", text, optional=False)
+    return text
 
 
 def metric_value(key: str, value: Any) -> float:
