@@ -14,7 +14,6 @@ from falaj.registry.errors import (
     ModelVersionNotFoundError,
     VersionStateError,
 )
-from falaj.store.schema import utcnow
 from falaj.workspace import Workspace
 from tests.registry_support import fitted_model, log_model, training_frame
 
@@ -90,22 +89,25 @@ def test_alias_history_records_who_when_why_and_from_to(any_ws: Workspace) -> No
 
 
 def test_alias_at_answers_which_version_held_the_alias_at_a_time(any_ws: Workspace) -> None:
+    # Judged on the times the store recorded for each move, never on the test's own clock: two
+    # successive clock readings may be equal, and the store's clock is not the test's.
     logged = log_model(any_ws)
     for _ in range(2):
         any_ws.registry.create_version("credit-risk", logged)
-    before = utcnow()
     any_ws.registry.set_alias("credit-risk", "champion", 1, reason="first")
-    during_v1 = utcnow()
     any_ws.registry.set_alias("credit-risk", "champion", 2, reason="second")
-    during_v2 = utcnow()
     any_ws.registry.delete_alias("credit-risk", "champion", reason="retired")
-    after = utcnow()
+    moves = any_ws.registry.alias_history("credit-risk", "champion")
+    assert [m.to_version for m in moves] == [1, 2, None]
     at = any_ws.registry.alias_at
-    assert at("credit-risk", "champion", before) is None
-    assert at("credit-risk", "champion", during_v1) == 1
-    assert at("credit-risk", "champion", during_v2) == 2
-    assert at("credit-risk", "champion", after) is None
-    assert at("credit-risk", "challenger", after) is None
+    tick = dt.timedelta(microseconds=1)
+    assert at("credit-risk", "champion", moves[0].moved_at - tick) is None
+    for move in moves:
+        # the last move recorded at or before that instant (moves in one instant: the later one)
+        expected = [m for m in moves if m.moved_at <= move.moved_at][-1].to_version
+        assert at("credit-risk", "champion", move.moved_at) == expected
+    assert at("credit-risk", "champion", moves[-1].moved_at + dt.timedelta(days=1)) is None
+    assert at("credit-risk", "challenger", moves[-1].moved_at) is None
 
 
 def test_alias_at_refuses_a_naive_time(any_ws: Workspace) -> None:

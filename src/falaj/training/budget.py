@@ -95,6 +95,13 @@ class StudyCounts:
     def ran(self) -> int:
         return sum(self.by_state.values())
 
+    @property
+    def finished(self) -> int:
+        """Trials that ended (complete, pruned or failed). A trial still RUNNING is not counted:
+        with several workers one may have just started and be about to be skipped as over
+        budget, so counting it would report more trials than the budget allows."""
+        return sum(n for state, n in self.by_state.items() if state != "RUNNING")
+
 
 def study_counts(study: Any) -> StudyCounts:
     by_state: dict[str, int] = {}
@@ -116,8 +123,7 @@ class BudgetCallback:
     def exhausted(self, study: Any) -> str | None:
         """The budget that is spent, if any (checked in a fixed order)."""
         counts = study_counts(study)
-        finished = sum(n for state, n in counts.by_state.items() if state != "RUNNING")
-        if self.budget.max_trials is not None and finished >= self.budget.max_trials:
+        if self.budget.max_trials is not None and counts.finished >= self.budget.max_trials:
             return "max_trials"
         if self.budget.cpu_seconds is not None and counts.cpu_seconds >= self.budget.cpu_seconds:
             return "cpu_budget"

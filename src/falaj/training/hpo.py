@@ -161,7 +161,7 @@ def run_search(
             budget = BudgetCallback(spec.budget)
             callbacks: list[Any] = [budget]
             if progress is not None:
-                callbacks.append(lambda s, t: progress(study_counts(s).ran, _best_or_none(s)))
+                callbacks.append(lambda s, t: progress(study_counts(s).finished, _best_or_none(s)))
             if spec.executor == "threads" or spec.n_jobs == 1:
                 objective.ws = ws
                 study.optimize(
@@ -174,7 +174,7 @@ def run_search(
                 poll = (
                     None
                     if progress is None
-                    else (lambda: progress(study_counts(study).ran, _best_or_none(study)))
+                    else (lambda: progress(study_counts(study).finished, _best_or_none(study)))
                 )
                 _run_workers(task, spec.n_jobs, spec.executor, ws.settings.ray_address, poll)
             reason = study.user_attrs.get(STOP_ATTR) or budget.exhausted(study) or "wall_time"
