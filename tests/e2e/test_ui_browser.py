@@ -3,7 +3,7 @@ process (uvicorn, a real workspace, real tokens judged by a RoleBindingAuthorize
 
 Every page a test opens is watched: a console error, an uncaught exception, a failed request or
 a 4xx/5xx response fails the test (except the one refusal a test provokes on purpose).
-Screenshots of every page at desktop and 420 px widths go to ``$FALAJ_UI_SCREENSHOTS``
+Screenshots of every page at desktop and 420 px widths go to ``$FALAJ_TEST_UI_SCREENSHOTS``
 (``make screenshots`` points it at docs/screenshots).
 """
 
@@ -130,15 +130,19 @@ def open_page(browser: Any) -> Iterator[Any]:
         w = Watched(page)
         page.on(
             "console",
-            lambda m: w.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+            lambda m: (
+                w.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+            ),
         )
         page.on("pageerror", lambda e: w.problems.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: w.problems.append(f"request failed: {r.url}"))
         page.on(
             "response",
-            lambda r: w.problems.append(f"HTTP {r.status} for {r.url}")
-            if r.status >= 400 and r.status not in w.allowed
-            else None,
+            lambda r: (
+                w.problems.append(f"HTTP {r.status} for {r.url}")
+                if r.status >= 400 and r.status not in w.allowed
+                else None
+            ),
         )
         watched.append(w)
         return w
@@ -311,7 +315,7 @@ PAGES = [
 def test_every_page_fits_420px_and_desktop(server: str, open_page: Any) -> None:
     """Each page at both widths: no console error, nothing wider than the screen (wide tables
     and the lineage graph scroll in their own box), and a screenshot when asked for."""
-    out = os.environ.get("FALAJ_UI_SCREENSHOTS")
+    out = os.environ.get("FALAJ_TEST_UI_SCREENSHOTS")
     runs = httpx.get(f"{server}/runs", headers={"Authorization": f"Bearer {TOKENS['ada']}"})
     ids = re.findall(r'name="run" value="([0-9a-f]+)"', runs.text)
     paths = dict(PAGES)

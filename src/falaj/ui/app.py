@@ -23,7 +23,6 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -161,7 +160,9 @@ class _UI:
             form = {k: v for k, v in data.items() if isinstance(v, str)}
             if session is not None and not SessionSigner.csrf_ok(session, form.get("csrf")):
                 return self._error(
-                    request, 403, "The form's CSRF token is missing or stale: reload the page.",
+                    request,
+                    403,
+                    "The form's CSRF token is missing or stale: reload the page.",
                     principal,
                 )
         query: dict[str, list[str]] = {}
@@ -298,9 +299,12 @@ class _UI:
     async def logout(self, request: Request) -> Response:
         found = self._identify(request)
         form = await request.form()
-        if isinstance(found, tuple) and found[1] is not None:
-            if not SessionSigner.csrf_ok(found[1], str(form.get("csrf", ""))):
-                return self._error(request, 403, "The form's CSRF token is missing or stale.")
+        if (
+            isinstance(found, tuple)
+            and found[1] is not None
+            and not SessionSigner.csrf_ok(found[1], str(form.get("csrf", "")))
+        ):
+            return self._error(request, 403, "The form's CSRF token is missing or stale.")
         response = RedirectResponse(f"{self.base(request)}/login", 303)
         response.delete_cookie(COOKIE, path=self.base(request) or "/")
         return response

@@ -103,8 +103,10 @@ def line_chart(
             parts.append(f'<circle class="{cls}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3"/>')
         elif good:
             path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in good)
-            parts.append(f'<polyline class="{cls}" points="{path}"><title>{escape(s.label)}'
-                         "</title></polyline>")
+            parts.append(
+                f'<polyline class="{cls}" points="{path}"><title>{escape(s.label)}'
+                "</title></polyline>"
+            )
     parts.append("</svg>")
     legend = "".join(
         f'<li><span class="swatch s{i % 8}" aria-hidden="true"></span>{escape(s.label)}</li>'

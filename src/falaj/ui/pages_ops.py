@@ -166,9 +166,7 @@ def artifact_view(ctx: PageContext) -> Response:
         "style-src 'unsafe-inline'",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, max-age=3600, immutable",
-        "Content-Disposition": "inline"
-        if inline
-        else f'attachment; filename="{info.digest[:16]}"',
+        "Content-Disposition": "inline" if inline else f'attachment; filename="{info.digest[:16]}"',
     }
     return Response(
         ctx.ws.artifacts.get_bytes(info.digest),

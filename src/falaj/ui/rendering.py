@@ -12,6 +12,8 @@ from starlette.responses import HTMLResponse
 
 __all__ = ["SECURITY_HEADERS", "Page", "Templates"]
 
+_DASH = "\u2013"  # shown for a missing value
+
 #: Pages load nothing from elsewhere and run only the UI's own script.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -35,7 +37,7 @@ class Page:
 
 def _when(value: dt.datetime | None) -> str:
     if value is None:
-        return "–"
+        return _DASH
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
@@ -43,10 +45,10 @@ def _when(value: dt.datetime | None) -> str:
 
 def _num(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return "–" if value is None else str(value)
+        return _DASH if value is None else str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
-    if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e12:
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e12):
         return f"{int(value):,}"
     return f"{value:.4g}" if abs(value) >= 1e4 or abs(value) < 1e-3 else f"{value:.4f}"
 
