@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -185,6 +186,7 @@ class _UI:
 
     def _run(self, ctx: PageContext, fn: PageFn, request_id: str | None) -> Response:
         status, message = 500, "Something went wrong on the server; the error was logged."
+        started = time.perf_counter()
         try:
             with request_scope(request_id, principal=ctx.principal, authenticated=ctx.principal):
                 result = fn(ctx)
@@ -198,7 +200,11 @@ class _UI:
                     path=ctx.path,
                     **result.values,
                 )
-                return self.templates.response(html, result.status)
+                response = self.templates.response(html, result.status)
+                # the server's time for the page (services + rendering), for people and benchmarks
+                elapsed = (time.perf_counter() - started) * 1000
+                response.headers["Server-Timing"] = f"app;dur={elapsed:.1f}"
+                return response
         except PermissionDeniedError as exc:
             status, message = 403, str(exc)
         except NotFoundError as exc:
