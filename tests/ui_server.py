@@ -24,6 +24,7 @@ from pathlib import Path
 from falaj.errors import NotFoundError
 from falaj.governance.authorization import Binding, RoleBindingAuthorizer
 from falaj.governance.principal import Principal
+from falaj.ui.deployments import DeploymentSnapshot
 from falaj.workspace import Workspace
 
 TOKENS = {
@@ -136,7 +137,6 @@ class RecordedDeployments:
     def __init__(self) -> None:
         from falaj.ui.deployments import (
             Alert,
-            DeploymentSnapshot,
             DriftPoint,
             Revision,
             RolloutDecision,
@@ -171,7 +171,7 @@ class RecordedDeployments:
     def names(self) -> list[str]:
         return [self._snap.name]
 
-    def snapshot(self, name: str) -> object:
+    def snapshot(self, name: str) -> DeploymentSnapshot:
         if name != self._snap.name:
             raise NotFoundError(f"deployment {name!r} does not exist")
         return self._snap
@@ -188,7 +188,7 @@ def main(argv: list[str]) -> None:
         seed(home)
     ws = Workspace.open(home, authorizer=RoleBindingAuthorizer(BINDINGS))
     table = TokenTable({TOKENS[k]: p for k, p in PRINCIPALS.items()})
-    app = build_asgi(ws, table, deployments=RecordedDeployments())  # type: ignore[arg-type]
+    app = build_asgi(ws, table, deployments=RecordedDeployments())
     sock = bind("127.0.0.1", 0)
     print(f"PORT {sock.getsockname()[1]}", flush=True)
     config = uvicorn.Config(app, log_level="warning", lifespan="off")

@@ -57,10 +57,9 @@ def audit_page(ctx: PageContext) -> Page:
         resource_id=filters["resource_id"] or None,
         outcome=filters["outcome"] or None,
         since=since,
-        limit=limit if until is None else limit * 10,
+        until=until,
+        limit=limit,
     )
-    if until is not None:  # the ledger reads newest first: drop the newer ones, keep the limit
-        events = [e for e in events if e.occurred_at <= until][:limit]
     return Page(
         "audit.html",
         {
