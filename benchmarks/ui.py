@@ -8,10 +8,14 @@ a metric sort, a filter and the largest page size.
 Peer: MLflow's runs table is drawn in the browser (React) from its search API, so there is no
 server-rendered page to time against; the row says so. ``benchmarks.tracking`` compares the
 search itself with MLflow's.
+
+``FALAJ_BENCH_UI_HOME=DIR`` keeps the 10,000-run workspace in DIR (built on the first run, reused
+after), to time the pages again without building it again.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -46,11 +50,13 @@ def main() -> None:
     from falaj.ui import TokenTable, running_ui
     from falaj.workspace import Workspace
 
+    keep = os.environ.get("FALAJ_BENCH_UI_HOME")
     with tempfile.TemporaryDirectory(prefix="falaj-bench-ui-") as tmp:
-        root = Path(tmp)
-        started = time.perf_counter()
-        _populate(root)
-        print(f"{N_RUNS:,} runs created in {time.perf_counter() - started:.1f} s", flush=True)
+        root = Path(keep) if keep else Path(tmp)
+        if not (root / "ws" / "falaj.toml").exists():
+            started = time.perf_counter()
+            _populate(root)
+            print(f"{N_RUNS:,} runs created in {time.perf_counter() - started:.1f} s", flush=True)
         token = "bench-token-0123456789"
         with (
             Workspace.open(root / "ws", principal=Principal("bench")) as ws,
