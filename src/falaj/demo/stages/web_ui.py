@@ -61,7 +61,7 @@ def run(ctx: DemoContext) -> None:
             raise ExecutionError(f"GET {url} answered {response.status_code}")
         ctx.say(f"falaj ui serves {url} ({len(response.content):,} bytes, gate report included)")
         ctx.say(
-            "sign in with the one-time token `falaj ui` prints (or send it as a bearer token); "
+            "sign in with the token `falaj ui` prints at start (or send it as a bearer token); "
             "pages: /ui/runs, /ui/datasets/NAME, /ui/models/NAME, /ui/audit"
         )
         ctx.results["ui_page"] = url
