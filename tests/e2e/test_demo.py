@@ -52,6 +52,9 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "given under policy revision 1, the policy is now at revision 2",
         "approved again by bob under policy revision 2",
         f"open the reports: {tmp_path / 'demo' / 'reports'}",
+        # issue 18: the web UI serves the registered version's page
+        "/ui/models/credit-risk/versions/1",
+        "gate report included",
     ):
         assert shown in out, shown
     card = (tmp_path / "demo" / "reports" / "credit-risk-v2-model_card.html").read_text()

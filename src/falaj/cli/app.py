@@ -71,6 +71,8 @@ COMMANDS: dict[str, Lazy] = {
     "lineage": Lazy("lineage", "lineage_cmd"),
     "train": Lazy("training", "app"),
     "demo": Lazy("demo", "demo"),
+    # -- web UI (issue 18) --
+    "ui": Lazy("ui", "ui"),
 }
 
 
