@@ -83,7 +83,6 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from falaj.artifacts.service import ArtifactInfo
-    from falaj.client import connect
     from falaj.config import Settings
     from falaj.data.expectations import Suite
     from falaj.errors import (

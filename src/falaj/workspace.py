@@ -345,7 +345,6 @@ class Workspace:
     def datasets(self) -> DatasetService:
         """Dataset versions, profiles, validation and anomaly detection (``falaj.data``)."""
         from falaj.data.service import DatasetService
-    from falaj.governance.identity.service import IdentityService
 
         return DatasetService(self._context, self.artifacts)
 

@@ -38,9 +38,7 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(300), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.UniqueConstraint(
-            "subject", "role", "scope", name="uq_role_bindings_subject_role_scope"
-        ),
+        sa.UniqueConstraint("subject", "role", "scope", name="uq_role_bindings_subject_role_scope"),
     )
     op.create_table(
         "api_tokens",
