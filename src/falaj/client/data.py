@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from falaj.client.codec import from_jsonable
-from falaj.client.http import Http
+from falaj.client.http import Http, RemotePart
 from falaj.client.tracking import q
 from falaj.data.versions import DatasetVersion
 from falaj.errors import InvalidInputError
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["RemoteDatasets"]
 
 
-class RemoteDatasets:
+class RemoteDatasets(RemotePart):
     """``ws.datasets`` of a remote workspace."""
 
     def __init__(self, http: Http) -> None:

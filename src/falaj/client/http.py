@@ -26,7 +26,25 @@ from falaj.errors import (
 )
 from falaj.governance.identity.errors import AuthenticationError, RateLimitedError
 
-__all__ = ["Http", "error_from"]
+__all__ = ["Http", "NotSupportedRemotelyError", "RemotePart", "error_from"]
+
+
+class NotSupportedRemotelyError(InvalidInputError):
+    """A workspace feature the remote client does not offer (use an embedded workspace)."""
+
+
+class RemotePart:
+    """Base of the remote services: a method the embedded service has and this one lacks
+    raises :class:`NotSupportedRemotelyError` naming it, not an AttributeError."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        area = type(self).__name__.removeprefix("Remote").lower()
+        raise NotSupportedRemotelyError(
+            f"{area}.{name} is not available on a remote workspace (use an embedded one)"
+        )
+
 
 _BY_STATUS: dict[int, type[FalajError]] = {
     400: InvalidInputError,

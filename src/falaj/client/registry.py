@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from falaj.client.codec import from_jsonable
-from falaj.client.http import Http
+from falaj.client.http import Http, RemotePart
 from falaj.client.tracking import q
 from falaj.registry.models import Approval, ModelVersion, PromotionRecord, RegisteredModel
 from falaj.tracking.entities import LoggedModel
@@ -13,7 +13,7 @@ from falaj.tracking.entities import LoggedModel
 __all__ = ["RemoteRegistry"]
 
 
-class RemoteRegistry:
+class RemoteRegistry(RemotePart):
     """``ws.registry`` of a remote workspace."""
 
     def __init__(self, http: Http) -> None:

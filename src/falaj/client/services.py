@@ -8,7 +8,7 @@ from typing import Any, BinaryIO
 
 from falaj.artifacts.service import ArtifactInfo
 from falaj.client.codec import from_jsonable
-from falaj.client.http import Http
+from falaj.client.http import Http, RemotePart
 from falaj.client.tracking import q
 from falaj.governance.audit import AuditEvent
 from falaj.governance.authorization import Binding
@@ -19,7 +19,7 @@ from falaj.pipelines.records import PipelineRun
 __all__ = ["RemoteArtifacts", "RemoteAudit", "RemoteIdentity", "RemotePipelines"]
 
 
-class RemoteArtifacts:
+class RemoteArtifacts(RemotePart):
     """``ws.artifacts`` of a remote workspace: content-addressed objects, streamed."""
 
     def __init__(self, http: Http) -> None:
@@ -61,7 +61,7 @@ class RemoteArtifacts:
         return target
 
 
-class RemoteAudit:
+class RemoteAudit(RemotePart):
     """``ws.audit`` of a remote workspace (``audit.read``)."""
 
     def __init__(self, http: Http) -> None:
@@ -95,7 +95,7 @@ class RemoteAudit:
         return events if newest_first else list(reversed(events))
 
 
-class RemotePipelines:
+class RemotePipelines(RemotePart):
     """``ws.pipelines`` of a remote workspace: reading pipeline runs."""
 
     def __init__(self, http: Http) -> None:
@@ -115,7 +115,7 @@ class RemotePipelines:
         return from_jsonable(PipelineRun, self._http.get(f"/pipelines/runs/{q(run_id)}"))
 
 
-class RemoteIdentity:
+class RemoteIdentity(RemotePart):
     """``ws.identity`` of a remote workspace (admins: users, bindings, tokens)."""
 
     def __init__(self, http: Http) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from falaj.client.codec import from_jsonable
-from falaj.client.http import Http
+from falaj.client.http import Http, RemotePart
 from falaj.errors import InvalidInputError
 from falaj.tracking.entities import END_STATUSES, Experiment, LoggedModel, MetricPoint, Run, RunPage
 from falaj.tracking.errors import ParamConflictError, RunNotActiveError
@@ -256,7 +256,7 @@ class RemoteRun:
         return f"RemoteRun(id={self.id!r}, experiment={self.experiment!r}, status={self.status!r})"
 
 
-class RemoteTracking:
+class RemoteTracking(RemotePart):
     """``ws.tracking`` of a remote workspace."""
 
     def __init__(self, http: Http) -> None:

@@ -14,18 +14,14 @@ from types import TracebackType
 from typing import Any
 
 from falaj.client.data import RemoteDatasets
-from falaj.client.http import Http
+from falaj.client.http import Http, NotSupportedRemotelyError
 from falaj.client.registry import RemoteRegistry
 from falaj.client.services import RemoteArtifacts, RemoteAudit, RemoteIdentity, RemotePipelines
 from falaj.client.tracking import RemoteRun, RemoteTracking
-from falaj.errors import ConfigError, InvalidInputError
+from falaj.errors import ConfigError
 from falaj.governance.principal import Principal
 
 __all__ = ["NotSupportedRemotelyError", "RemoteWorkspace", "connect"]
-
-
-class NotSupportedRemotelyError(InvalidInputError):
-    """A workspace feature the remote client does not offer (use an embedded workspace)."""
 
 
 class RemoteWorkspace:

@@ -1,0 +1,85 @@
+"""``falaj server``: serve the configured workspace's REST API (``/api/v1``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from falaj.cli.common import state
+
+__all__ = ["server"]
+
+
+def server(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="TLS certificate (PEM)."),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="TLS private key (PEM)."),
+    tls_client_ca: Path | None = typer.Option(
+        None, "--tls-client-ca", help="Require client certificates signed by this CA (mTLS)."
+    ),
+    oidc_issuer: str | None = typer.Option(
+        None, "--oidc-issuer", envvar="FALAJ_OIDC_ISSUER", help="Accept OIDC tokens of this issuer."
+    ),
+    oidc_audience: str | None = typer.Option(
+        None, "--oidc-audience", envvar="FALAJ_OIDC_AUDIENCE", help="The audience they must name."
+    ),
+    oidc_jwks: str | None = typer.Option(
+        None, "--oidc-jwks", envvar="FALAJ_OIDC_JWKS", help="The issuer's JWKS: a file or a URL."
+    ),
+    oidc_groups_claim: str = typer.Option(
+        "groups", "--oidc-groups-claim", help="The claim that lists the user's groups."
+    ),
+    oidc_username_claim: str = typer.Option(
+        "preferred_username", "--oidc-username-claim", help="The claim naming the user."
+    ),
+    oidc_group_role: list[str] | None = typer.Option(
+        None, "--oidc-group-role", help="Map a group to a role: GROUP=ROLE (repeatable)."
+    ),
+    max_body_mb: float = typer.Option(1.0, "--max-body-mb", help="Largest JSON body, in MiB."),
+    max_upload_mb: float = typer.Option(
+        1024.0, "--max-upload-mb", help="Largest artifact or dataset upload, in MiB."
+    ),
+) -> None:
+    """Serve the workspace's REST API: every request authenticated (API tokens or OIDC) and
+    authorized by the roles bound in the workspace (`falaj users`)."""
+    from falaj.config import Settings
+    from falaj.errors import ConfigError
+    from falaj.governance.identity.oidc import OIDCConfig
+    from falaj.logs import configure_logging
+    from falaj.server.run import ServeOptions, serve
+
+    st = state(ctx)
+    overrides: dict[str, Any] = {"home": st.home} if st.home is not None else {}
+    settings = Settings.load(config_file=st.config, **overrides)
+    configure_logging(settings.log_format, settings.log_level)
+    oidc = None
+    given = [oidc_issuer, oidc_audience, oidc_jwks]
+    if any(given):
+        if not all(given):
+            raise ConfigError("OIDC needs --oidc-issuer, --oidc-audience and --oidc-jwks together")
+        oidc = OIDCConfig(
+            issuer=str(oidc_issuer),
+            audience=str(oidc_audience),
+            jwks=str(oidc_jwks),
+            groups_claim=oidc_groups_claim,
+            username_claim=oidc_username_claim,
+            group_roles=OIDCConfig.parse_group_roles(oidc_group_role or []),
+        )
+    if max_body_mb <= 0 or max_upload_mb <= 0:
+        raise ConfigError("--max-body-mb and --max-upload-mb must be positive")
+    options = ServeOptions(
+        host=host,
+        port=port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        tls_client_ca=tls_client_ca,
+        oidc=oidc,
+        max_body=int(max_body_mb * (1 << 20)),
+        max_upload=int(max_upload_mb * (1 << 20)),
+    )
+    typer.echo(f"serving {settings.home} on {'https' if tls_cert else 'http'}://{host}:{port}")
+    serve(settings, options)
