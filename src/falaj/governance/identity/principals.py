@@ -1,7 +1,9 @@
 """The principal a credential proves, and the policy the server authorizes it with.
 
 A token's scopes *narrow* what its user may do: :class:`ScopedPrincipal` carries them, and
-:class:`StoredRoleAuthorizer` intersects the roles the user holds with them. The authorizer reads
+:class:`StoredRoleAuthorizer` allows an action only when a role the user holds grants it *and*
+one of the token's scope roles grants it (an admin's token scoped to ``viewer`` reads, and does
+nothing else). The authorizer reads
 the role bindings from the store on every decision (one indexed read), so a removed binding or a
 narrowed role stops working on the very next request; nothing is cached.
 """
@@ -53,17 +55,19 @@ class StoredRoleAuthorizer:
         return [Binding(r.subject, r.role, r.scope) for r in rows if r.role in BUILTIN_ROLES]
 
     def roles_of(self, principal: Principal, resource: Resource) -> set[str]:
-        held = RoleBindingAuthorizer(self.bindings()).roles_of(principal, resource)
-        scopes = getattr(principal, "scopes", None)
-        if scopes is not None:
-            held &= set(scopes)
-        return held
+        return RoleBindingAuthorizer(self.bindings()).roles_of(principal, resource)
 
     def authorize(self, principal: Principal, action: Action, resource: Resource) -> None:
+        """Allowed when a role held on ``resource`` grants ``action`` and, for a scoped
+        credential, one of its scope roles grants it too (scopes narrow, never widen)."""
         held = self.roles_of(principal, resource)
-        if any(action in BUILTIN_ROLES[role] for role in held):
-            return
         scopes = getattr(principal, "scopes", None)
+        granted = any(action in BUILTIN_ROLES[role] for role in held)
+        in_scope = scopes is None or any(
+            action in BUILTIN_ROLES.get(role, frozenset()) for role in scopes
+        )
+        if granted and in_scope:
+            return
         limit = f"; the credential is limited to {', '.join(sorted(scopes))}" if scopes else ""
         raise PermissionDeniedError(
             f"{principal} may not {action.value} on {resource}: no role grants it "

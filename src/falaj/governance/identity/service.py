@@ -295,7 +295,19 @@ class IdentityService(Service):
         if row.expires_at is not None and self._clock() >= row.expires_at:
             raise refused
         scopes = frozenset(row.scopes) if row.scopes else None
-        return ScopedPrincipal(row.user_name, row.kind, scopes=scopes)
+        # The roles held everywhere travel with the principal (policies judge approvers by
+        # them); scoped bindings stay with the authorizer, which reads them per decision.
+        with self.store.read() as conn:
+            held = set(
+                conn.execute(
+                    sa.select(role_bindings.c.role).where(
+                        role_bindings.c.subject == row.user_name, role_bindings.c.scope == "*"
+                    )
+                ).scalars()
+            )
+        if scopes is not None:
+            held &= scopes
+        return ScopedPrincipal(row.user_name, row.kind, roles=frozenset(held), scopes=scopes)
 
     def is_active(self, name: str) -> bool | None:
         """Whether a user is active (``None``: no such user); for the server's checks."""
