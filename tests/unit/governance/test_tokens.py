@@ -129,7 +129,7 @@ def test_deactivated_user_token_stops_working_and_reactivation_restores_it(
 
 def test_wrong_secret_with_a_real_id_is_refused(identity: IdentityService) -> None:
     identity.create_user("bob", role="viewer")
-    info, text = identity.create_token("bob")
+    info, _ = identity.create_token("bob")
     forged = f"flj_{info.id}_{'A' * 43}"
     with pytest.raises(AuthenticationError):
         identity.authenticate(forged)
@@ -203,7 +203,7 @@ def test_identity_calls_are_authorized_and_audited(tmp_path: Path) -> None:
             server.identity.list_users()  # no default principal: nothing runs unauthenticated
         with (
             request_scope(principal=Principal("vic")),
-            pytest.raises(PermissionDeniedError, match="vic may not user.create"),
+            pytest.raises(PermissionDeniedError, match=r"vic may not user\.create"),
         ):
             server.identity.create_user("mallory", role="admin")
     with Workspace.open(home) as owner:
