@@ -39,6 +39,12 @@ def server(
     oidc_group_role: list[str] | None = typer.Option(
         None, "--oidc-group-role", help="Map a group to a role: GROUP=ROLE (repeatable)."
     ),
+    auth_burst: int = typer.Option(
+        10, "--auth-burst", min=1, help="Failed authentications a source may make in a row."
+    ),
+    auth_refill_per_minute: float = typer.Option(
+        12.0, "--auth-refill-per-minute", help="How fast a source's failed tries come back."
+    ),
     max_body_mb: float = typer.Option(1.0, "--max-body-mb", help="Largest JSON body, in MiB."),
     max_upload_mb: float = typer.Option(
         1024.0, "--max-upload-mb", help="Largest artifact or dataset upload, in MiB."
@@ -69,8 +75,10 @@ def server(
             username_claim=oidc_username_claim,
             group_roles=OIDCConfig.parse_group_roles(oidc_group_role or []),
         )
-    if max_body_mb <= 0 or max_upload_mb <= 0:
-        raise ConfigError("--max-body-mb and --max-upload-mb must be positive")
+    if max_body_mb <= 0 or max_upload_mb <= 0 or auth_refill_per_minute <= 0:
+        raise ConfigError(
+            "--max-body-mb, --max-upload-mb and --auth-refill-per-minute must be positive"
+        )
     options = ServeOptions(
         host=host,
         port=port,
@@ -80,6 +88,8 @@ def server(
         oidc=oidc,
         max_body=int(max_body_mb * (1 << 20)),
         max_upload=int(max_upload_mb * (1 << 20)),
+        auth_burst=auth_burst,
+        auth_refill_per_second=auth_refill_per_minute / 60.0,
     )
     typer.echo(f"serving {settings.home} on {'https' if tls_cert else 'http'}://{host}:{port}")
     serve(settings, options)
