@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,14 +65,16 @@ class Served:
                 self.process.wait(timeout=30)
 
 
-def start_server(home: Path, *args: str, bootstrap: bool = True) -> Served:
+def start_server(
+    home: Path, *args: str, seed: Callable[[Workspace], None] | None = None
+) -> Served:
     """Init a workspace in ``home`` (its owner creates the admin and a token), start the server
     on a free port and wait until ``/api/v1/health`` answers (or fail with its log)."""
-    token = ""
-    if bootstrap:
-        with Workspace.init(home) as ws:
-            ws.identity.create_user(ADMIN, role="admin")
-            _, token = ws.identity.create_token(ADMIN, expires="1d")
+    with Workspace.init(home) as ws:
+        ws.identity.create_user(ADMIN, role="admin")
+        _, token = ws.identity.create_token(ADMIN, expires="1d")
+        if seed is not None:
+            seed(ws)
     port = free_port()
     log = home / "server.log"
     env = {**os.environ, "FALAJ_LOG_FORMAT": "json"}
