@@ -65,9 +65,7 @@ class Served:
                 self.process.wait(timeout=30)
 
 
-def start_server(
-    home: Path, *args: str, seed: Callable[[Workspace], None] | None = None
-) -> Served:
+def start_server(home: Path, *args: str, seed: Callable[[Workspace], None] | None = None) -> Served:
     """Init a workspace in ``home`` (its owner creates the admin and a token), start the server
     on a free port and wait until ``/api/v1/health`` answers (or fail with its log)."""
     with Workspace.init(home) as ws:

@@ -19,7 +19,7 @@ import pytest
 
 from falaj.governance.principal import Principal
 from falaj.workspace import Workspace
-from tests.e2e.server_support import ADMIN, Served, start_server
+from tests.e2e.server_support import Served, start_server
 from tests.registry_support import fitted_model, training_frame
 
 pytestmark = pytest.mark.slow
@@ -57,7 +57,7 @@ class Case:
         return f"{self.method} {self.path(_EXAMPLE, '<role>')}"
 
 
-def P(text: str) -> Callable[[World, str], str]:  # noqa: N802 - reads like a path literal
+def P(text: str) -> Callable[[World, str], str]:
     return lambda w, role: text.format(w=w, role=role, open=w.open_runs.get(role, "none"))
 
 
@@ -101,6 +101,7 @@ CASES = [
     Case("GET", P("/models/credit/versions/1"), READERS),
     Case("GET", P("/models/credit/versions/1/gates"), READERS),
     Case("GET", P("/models/credit/versions/1/approvals"), READERS),
+    Case("GET", P("/models/credit/versions/1/evidence"), READERS),
     Case("GET", P("/models/credit/aliases"), READERS),
     Case("GET", P("/models/credit/promotions"), READERS),
     Case("GET", P("/models/credit/versions/1/model"), TRACKERS),
@@ -129,6 +130,7 @@ CASES = [
     Case("GET", P("/datasets/loans"), READERS),
     Case("GET", P("/datasets/loans/versions/1"), READERS),
     Case("GET", P("/datasets/loans/versions/1/data"), READERS),
+    Case("GET", P("/datasets/loans/versions/1/validation"), READERS),
     Case("POST", P("/datasets/upload-{role}"), TRACKERS, content=_CSV),
     # pipelines
     Case("GET", P("/pipelines"), READERS),
@@ -237,6 +239,7 @@ def test_the_table_covers_every_endpoint_of_the_api(world: tuple[Served, World])
         for path, ops in spec["paths"].items()
         for method in ops
     }
+
     def shape(path: str) -> str:
         return re.sub(r"\{[^}]+\}", "{}", path)
 

@@ -31,6 +31,14 @@ class RemoteDatasets(RemotePart):
         return [from_jsonable(DatasetVersion, d) for d in self._http.get(f"/datasets/{q(name)}")]
 
     def get(self, name: str, version: int | None = None) -> DatasetVersion:
+        """A version (``get("credit", 2)`` or ``get("credit@2")``); the latest when not given."""
+        if version is None and "@" in name:
+            name, _, number = name.rpartition("@")
+            if not number.isdigit():
+                raise InvalidInputError(
+                    f"dataset version {name}@{number} is invalid: expected NAME@NUMBER"
+                )
+            version = int(number)
         if version is None:
             found = self.versions(name)
             return max(found, key=lambda d: d.version)
@@ -75,6 +83,12 @@ class RemoteDatasets(RemotePart):
         with path.open("rb") as handle:
             answer = self._http.post(f"/datasets/{q(name)}", content=handle, params=params)
         return from_jsonable(DatasetVersion, answer)
+
+    def validation_status(self, dataset_version_id: str) -> str | None:
+        name, _, number = dataset_version_id.rpartition("@")
+        data = self._http.get(f"/datasets/{q(name)}/versions/{q(number)}/validation")
+        status = data.get("status")
+        return None if status is None else str(status)
 
     def load(self, name: str, version: int | None = None) -> pd.DataFrame:
         """The version's rows (downloaded as Parquet)."""

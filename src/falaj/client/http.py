@@ -8,8 +8,10 @@ mapped it from (401 :class:`AuthenticationError`, 403 :class:`PermissionDeniedEr
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -56,11 +58,23 @@ _BY_STATUS: dict[int, type[FalajError]] = {
     422: InvalidInputError,
     503: BackendUnavailableError,
 }
-_BY_TYPE: dict[str, type[FalajError]] = {
-    "PolicyViolationError": PolicyViolationError,
-    "GatesFailedError": PolicyViolationError,
-    "SelfApprovalError": PolicyViolationError,
-}
+_AREAS = ("falaj.tracking.errors", "falaj.registry.errors", "falaj.data.errors")
+
+
+@lru_cache(maxsize=1)
+def _by_type() -> dict[str, type[FalajError]]:
+    """Every FalajError subclass by name (the server sends the name), so a remote caller can
+    catch ``RunNotFoundError`` exactly as an embedded one does."""
+    for module in _AREAS:
+        importlib.import_module(module)
+    found: dict[str, type[FalajError]] = {}
+    pending: list[type[FalajError]] = [FalajError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.__name__, cls)
+        pending.extend(cls.__subclasses__())
+    found["PolicyViolationError"] = PolicyViolationError
+    return found
 
 
 def error_from(response: httpx.Response) -> FalajError:
@@ -73,10 +87,19 @@ def error_from(response: httpx.Response) -> FalajError:
     if response.status_code == 429:
         retry = float(response.headers.get("retry-after", "1") or 1)
         return RateLimitedError(message, retry_after=retry)
-    cls = _BY_TYPE.get(kind) or _BY_STATUS.get(response.status_code, FalajError)
-    if response.status_code == 409 and kind.endswith(("ExistsError", "AlreadyExistsError")):
-        cls = AlreadyExistsError
-    return cls(message)
+    fallback = _BY_STATUS.get(response.status_code, FalajError)
+    if response.status_code == 409 and kind.endswith("ExistsError"):
+        fallback = AlreadyExistsError
+    family: tuple[type[FalajError], ...] = (fallback,)
+    if response.status_code == 409:
+        family = (AlreadyExistsError, ConflictError, PolicyViolationError)
+    cls = _by_type().get(kind)
+    if cls is not None and issubclass(cls, family):
+        try:
+            return cls(message)
+        except TypeError:  # a subclass with its own constructor
+            pass
+    return fallback(message)
 
 
 class Http:

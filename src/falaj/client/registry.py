@@ -7,7 +7,13 @@ from typing import Any
 from falaj.client.codec import from_jsonable
 from falaj.client.http import Http, RemotePart
 from falaj.client.tracking import q
-from falaj.registry.models import Approval, ModelVersion, PromotionRecord, RegisteredModel
+from falaj.registry.models import (
+    Approval,
+    Evidence,
+    ModelVersion,
+    PromotionRecord,
+    RegisteredModel,
+)
 from falaj.tracking.entities import LoggedModel
 
 __all__ = ["RemoteRegistry"]
@@ -72,6 +78,11 @@ class RemoteRegistry(RemotePart):
     def promotions(self, name: str) -> list[PromotionRecord]:
         data = self._http.get(f"/models/{q(name)}/promotions")
         return [from_jsonable(PromotionRecord, p) for p in data]
+
+    def evidence(self, name: str, version: int, *, kind: str | None = None) -> list[Evidence]:
+        params = {"kind": kind} if kind is not None else {}
+        data = self._http.get(f"/models/{q(name)}/versions/{q(version)}/evidence", params=params)
+        return [from_jsonable(Evidence, e) for e in data]
 
     def aliases(self, name: str) -> dict[str, int]:
         return {str(k): int(v) for k, v in self._http.get(f"/models/{q(name)}/aliases").items()}

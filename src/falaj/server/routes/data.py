@@ -82,3 +82,10 @@ async def register_dataset(
         return await run_in_threadpool(register)
     finally:
         path.unlink(missing_ok=True)
+
+
+@router.get("/datasets/{name}/versions/{version}/validation")
+def validation_status(name: Name, version: DatasetVersion, caller: CallerDep) -> Any:
+    """The status of the version's latest validation (passed, warned, failed, or null)."""
+    with caller:
+        return {"status": caller.ws.datasets.validation_status(f"{name}@{version}")}

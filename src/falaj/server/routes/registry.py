@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -131,3 +131,14 @@ def promote(name: ModelName, alias: Alias, body: AliasIn, caller: CallerDep) -> 
 def list_promotions(name: ModelName, caller: CallerDep) -> Any:
     with caller:
         return json_of(caller.ws.registry.promotions(name))
+
+
+@router.get("/models/{name}/versions/{version}/evidence")
+def list_evidence(
+    name: ModelName,
+    version: VersionNumber,
+    caller: CallerDep,
+    kind: Annotated[str, Query(max_length=50)] | None = None,
+) -> Any:
+    with caller:
+        return json_of(caller.ws.registry.evidence(name, version, kind=kind))
