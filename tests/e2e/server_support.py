@@ -34,10 +34,18 @@ class Served:
     process: subprocess.Popen[bytes]
     log: Path
     tokens: dict[str, str] = field(default_factory=dict)
+    sessions: dict[str | None, httpx.Client] = field(default_factory=dict)
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=60)
+
+    def session(self, token: str | None) -> httpx.Client:
+        """A client kept open for ``token`` until :meth:`stop` (an httpx client costs a TLS
+        context to build, so request-heavy tests reuse them)."""
+        if token not in self.sessions:
+            self.sessions[token] = self.client(token)
+        return self.sessions[token]
 
     def admin(self) -> httpx.Client:
         return self.client(self.admin_token)
@@ -56,6 +64,8 @@ class Served:
         return text
 
     def stop(self) -> None:
+        for session in self.sessions.values():
+            session.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:

@@ -194,14 +194,14 @@ def _request(served: Served, world: World, case: Case, role: str, token: str | N
     if content == b"<packed model>":
         content = world.packed_model
     rid = f"rbac-{uuid.uuid4().hex[:16]}"
-    with served.client(token) as client:
-        return rid, client.request(
-            case.method,
-            case.path(world, role),
-            json=case.body(world, role) if case.body else None,
-            content=content,
-            headers={"X-Request-ID": rid},
-        )
+    client = served.session(token)
+    return rid, client.request(
+        case.method,
+        case.path(world, role),
+        json=case.body(world, role) if case.body else None,
+        content=content,
+        headers={"X-Request-ID": rid},
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -224,8 +224,11 @@ def test_endpoint_by_role(world: tuple[Served, World], case: Case) -> None:
             unexpected_allows.append(f"{label}: {answer.status_code}")
     assert unexpected_allows == [], f"{case.name}: unexpected allows {unexpected_allows}"
     # every refusal left a `denied` event under the request's id, naming the principal
-    with served.admin() as admin:
-        events = admin.get("/audit", params={"outcome": "denied", "limit": 1000}).json()
+    events = (
+        served.session(served.admin_token)
+        .get("/audit", params={"outcome": "denied", "limit": 1000})
+        .json()
+    )
     recorded = {e["request_id"]: e["principal"] for e in events}
     for rid, role in denied_ids.items():
         assert recorded.get(rid) == f"user-{role}", f"{case.name}: no denied event for {role}"
