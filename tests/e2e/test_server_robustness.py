@@ -121,7 +121,7 @@ def test_generated_requests_never_get_a_5xx(served: Served) -> None:
     headers = {"Authorization": f"Bearer {served.admin_token}"}
 
     @settings(
-        max_examples=400,
+        max_examples=200,
         deadline=None,
         derandomize=True,
         database=None,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from falaj.errors import InvalidInputError, NotFoundError
 from falaj.governance.authorization import BUILTIN_ROLES, Action, Binding
+from falaj.governance.context import machinery
 from falaj.governance.identity.errors import (
     AuthenticationError,
     TokenNotFoundError,
@@ -120,7 +121,8 @@ class IdentityService(Service):
             )
             if role is not None:
                 self._insert_binding(m.conn, name, role, scope, m.actor.principal.name)
-        return self.get_user(name)
+        with machinery():  # reading back what this authorized call wrote
+            return self.get_user(name)
 
     def get_user(self, name: str) -> User:
         self.authorize(Action.USER_READ, "user", str(name)[:200])
@@ -148,7 +150,8 @@ class IdentityService(Service):
             )
             if done.rowcount == 0:
                 raise UserNotFoundError(f"user {str(name)[:200]!r} does not exist")
-        return self.get_user(name)
+        with machinery():
+            return self.get_user(name)
 
     def deactivate(self, name: str) -> User:
         return self.set_active(name, False)
