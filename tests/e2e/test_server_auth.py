@@ -38,6 +38,7 @@ def test_health_is_the_only_anonymous_endpoint(served: Served) -> None:
             "/audit",
             "/users",
             "/whoami",
+            "/openapi.json",
         ):
             answer = anon.get(path)
             assert answer.status_code == 401, path

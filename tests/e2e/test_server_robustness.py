@@ -107,7 +107,8 @@ def test_generated_requests_never_get_a_5xx(served: Served) -> None:
     from hypothesis import strategies as st
     from schemathesis.generation import GenerationMode
 
-    schema = schemathesis.openapi.from_url(f"{served.url}/api/v1/openapi.json")
+    headers = {"Authorization": f"Bearer {served.admin_token}"}
+    schema = schemathesis.openapi.from_url(f"{served.url}/api/v1/openapi.json", headers=headers)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 40
     strategy = st.one_of(
@@ -118,7 +119,6 @@ def test_generated_requests_never_get_a_5xx(served: Served) -> None:
         ]
     )
     failures: list[str] = []
-    headers = {"Authorization": f"Bearer {served.admin_token}"}
 
     @settings(
         max_examples=200,

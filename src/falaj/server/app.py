@@ -3,7 +3,7 @@
 Thin by design: parse (pydantic models with bounded sizes), authenticate (:mod:`.auth`), open
 the request scope, call the service (which authorizes and audits), render (:mod:`.errors` for
 failures). ``GET /api/v1/health`` is the only endpoint that needs no credential; the OpenAPI
-document is ``/api/v1/openapi.json``.
+document is ``/api/v1/openapi.json`` (authenticated too; no interactive docs page is served).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from falaj.errors import FalajError
 from falaj.governance.identity.errors import AuthenticationError, RateLimitedError
-from falaj.server.auth import ServerState
+from falaj.server.auth import CallerDep, ServerState
 from falaj.server.errors import error_body, status_of
 from falaj.server.middleware import AccessLogMiddleware, BodyLimitMiddleware
 
@@ -49,13 +49,7 @@ def create_app(state: ServerState) -> FastAPI:
         raise FalajError(
             "the server's workspace must have no default principal (Workspace.open_for_server)"
         )
-    app = FastAPI(
-        title="Falaj",
-        version="1",
-        openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
-        redoc_url=None,
-    )
+    app = FastAPI(title="Falaj", version="1", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.falaj = state
 
     health = APIRouter(tags=["health"])
@@ -71,6 +65,11 @@ def create_app(state: ServerState) -> FastAPI:
                 error_body("BackendUnavailableError", "metadata store unavailable"), status_code=503
             )
         return {"status": "ok"}
+
+    @health.get("/openapi.json", include_in_schema=False)
+    def get_openapi(caller: CallerDep) -> Any:
+        """The OpenAPI document (authenticated like everything but health)."""
+        return app.openapi()
 
     app.include_router(health, prefix=API_PREFIX)
     for module in (identity, tracking, artifacts, registry, data, pipelines, audit):
