@@ -75,7 +75,14 @@ class Served:
                 self.process.wait(timeout=30)
 
 
-def start_server(home: Path, *args: str, seed: Callable[[Workspace], None] | None = None) -> Served:
+def start_server(
+    home: Path,
+    *args: str,
+    seed: Callable[[Workspace], None] | None = None,
+    scheme: str = "http",
+    client_cert: tuple[str, str] | None = None,
+    verify: str | bool = True,
+) -> Served:
     """Init a workspace in ``home`` (its owner creates the admin and a token), start the server
     on a free port and wait until ``/api/v1/health`` answers (or fail with its log)."""
     with Workspace.init(home) as ws:
@@ -106,13 +113,21 @@ def start_server(home: Path, *args: str, seed: Callable[[Workspace], None] | Non
             stderr=subprocess.STDOUT,
             env=env,
         )
-    served = Served(f"http://127.0.0.1:{port}", home, token, process, log)
+    served = Served(f"{scheme}://127.0.0.1:{port}", home, token, process, log)
+    context: Any = True
+    if scheme == "https":
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(verify))
+        if client_cert is not None:
+            context.load_cert_chain(*client_cert)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"server exited ({process.returncode}):\n{log.read_text()}")
         try:
-            if httpx.get(f"{served.url}/api/v1/health", timeout=2).status_code == 200:
+            answer = httpx.get(f"{served.url}/api/v1/health", timeout=2, verify=context)
+            if answer.status_code == 200:
                 return served
         except httpx.HTTPError:
             pass
