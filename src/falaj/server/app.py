@@ -22,13 +22,13 @@ from falaj.server.auth import CallerDep, ServerState
 from falaj.server.errors import error_body, status_of
 from falaj.server.middleware import AccessLogMiddleware, BodyLimitMiddleware
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "create_app", "is_upload"]
 
 API_PREFIX = "/api/v1"
 _log = logging.getLogger("falaj.server")
 
 
-def _is_upload(method: str, path: str) -> bool:
+def is_upload(method: str, path: str) -> bool:
     """Bodies streamed to disk by their endpoints (artifacts, run files, dataset files)."""
     if not path.startswith(API_PREFIX):
         return False
@@ -119,7 +119,7 @@ def create_app(state: ServerState) -> FastAPI:
         BodyLimitMiddleware,
         max_body=state.max_body,
         max_upload=state.max_upload,
-        is_upload=_is_upload,
+        is_upload=is_upload,
     )
     app.add_middleware(AccessLogMiddleware)
     return app
