@@ -108,7 +108,10 @@ def start_run(body: RunIn, caller: CallerDep) -> Any:
             parent_run_id=body.parent_run_id,
         )
         with caller.server.lock:
-            caller.server.open_runs[run.id] = run
+            open_runs = caller.server.open_runs
+            for ended in [key for key, handle in open_runs.items() if handle.ended]:
+                del open_runs[ended]  # ended some other way (falaj runs end, a killed client)
+            open_runs[run.id] = run
         return {"id": run.id, "experiment": run.experiment, "name": run.name, "status": run.status}
 
 
