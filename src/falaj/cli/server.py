@@ -56,7 +56,14 @@ def server(
     from falaj.errors import ConfigError
     from falaj.governance.identity.oidc import OIDCConfig
     from falaj.logs import configure_logging
-    from falaj.server.run import ServeOptions, serve
+
+    try:
+        from falaj.server.run import ServeOptions, serve
+    except ImportError as exc:  # pragma: no cover - the extra is installed in development
+        raise ConfigError(
+            f"falaj server needs the 'server' extra ({exc.name} is missing): "
+            "pip install 'falaj[server]'"
+        ) from exc
 
     st = state(ctx)
     overrides: dict[str, Any] = {"home": st.home} if st.home is not None else {}

@@ -43,12 +43,7 @@ class ServeOptions:
 
 def serve(settings: Settings, options: ServeOptions) -> None:
     """Serve ``settings``' workspace until interrupted."""
-    try:
-        import uvicorn
-    except ImportError as exc:  # pragma: no cover - the extra is installed in development
-        raise ConfigError(
-            "falaj server needs the 'server' extra: pip install 'falaj[server]'"
-        ) from exc
+    import uvicorn
 
     from falaj.governance.identity import FailedAuthLimiter, OIDCVerifier, StoredRoleAuthorizer
     from falaj.server.app import create_app
