@@ -158,9 +158,12 @@ def _cli(served: Served, token: str, *args: str, home: Path) -> subprocess.Compl
 
 
 def test_cli_commands_work_against_the_server(served: Served, tmp_path: Path) -> None:
+    frame, _ = training_frame()
     with falaj.connect(served.url, token=served.tokens["dana"]) as ws:
         with ws.start_run("cli-exp") as run:
             run.log_metric("auc", 0.7)
+            logged = run.log_model(fitted_model(), "model", input_example=frame)
+        ws.registry.create_version("cli-model", logged)
         ws.datasets.register("cli-data", pd.DataFrame({"x": [1, 2]}))
     token = served.tokens["audrey"]
     runs = _cli(served, token, "runs", "list", "--experiment", "cli-exp", "--json", home=tmp_path)
@@ -169,7 +172,14 @@ def test_cli_commands_work_against_the_server(served: Served, tmp_path: Path) ->
     shown = _cli(served, token, "runs", "show", run.id, home=tmp_path)
     assert shown.returncode == 0 and "auc" in shown.stdout, shown.stderr
     models = _cli(served, token, "models", "list", home=tmp_path)
-    assert models.returncode == 0 and "remote-credit" in models.stdout, models.stderr
+    assert models.returncode == 0 and "cli-model" in models.stdout, models.stderr
+    refused = _cli(served, token, "promote", "cli-model", "1", "--reason", "r", home=tmp_path)
+    assert refused.returncode == 7, refused.stderr  # PermissionDeniedError's exit code
+    assert "audrey may not model.promote" in refused.stderr
+    no_policy = _cli(
+        served, served.tokens["mel"], "promote", "cli-model", "1", "--reason", "r", home=tmp_path
+    )
+    assert no_policy.returncode == 3 and "has no gate policy" in no_policy.stderr
     data = _cli(served, token, "data", "show", "cli-data", home=tmp_path)
     assert data.returncode == 0 and "cli-data" in data.stdout, data.stderr
     audit = _cli(served, token, "audit", "list", "--limit", "5", "--json", home=tmp_path)
