@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 # name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "Workspace": "falaj.workspace",
+    "connect": "falaj.client",
     "Settings": "falaj.config",
     "Principal": "falaj.governance.principal",
     "request_scope": "falaj.governance.context",
@@ -74,6 +75,7 @@ __all__ = [
     "Suite",
     "Workspace",
     "__version__",
+    "connect",
     "pipeline",
     "request_scope",
     "step",

@@ -39,7 +39,19 @@ _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 ENV_PREFIX = "FALAJ_"
 #: Environment variables that start with FALAJ_ but are not settings.
-_NON_SETTING_ENV = ("FALAJ_CONFIG", "FALAJ_TEST_", "FALAJ_BENCH_")
+#: FALAJ_* variables that are not settings: read by the CLI, the server or the tests
+_NON_SETTING_ENV = (
+    "FALAJ_CONFIG",
+    "FALAJ_TEST_",
+    "FALAJ_BENCH_",
+    "FALAJ_DEBUG",
+    "FALAJ_SERVER_URL",
+    "FALAJ_TOKEN",
+    "FALAJ_CREDENTIALS",
+    "FALAJ_OIDC_",
+    "FALAJ_UI_SECRET",
+    "FALAJ_DUCKDB_MEMORY_LIMIT",
+)
 _LOG_FORMATS = ("text", "json")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")

@@ -34,6 +34,7 @@ from falaj.store.schema import new_id, utcnow
 
 if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
     from falaj.data.service import DatasetService
+    from falaj.governance.identity.service import IdentityService
     from falaj.pipelines.service import PipelineService
     from falaj.registry.service import RegistryService
     from falaj.tracking.run import ActiveRun
@@ -54,7 +55,7 @@ class Workspace:
         settings: Settings,
         store: MetadataStore,
         objects: ObjectStore,
-        principal: Principal,
+        principal: Principal | None,
         authorizer: Authorizer | None = None,
         *,
         owns_store: bool = True,
@@ -66,7 +67,8 @@ class Workspace:
         #: the identity that really opened the workspace. A workspace opened in-process (SQLite
         #: or PostgreSQL, no server in between) trusts the OS user; the server authenticates
         #: each request's token and opens a request scope with that identity instead.
-        self._authenticated = Principal.local()
+        #: ``principal=None`` (a server's workspace): no default identity at all.
+        self._authenticated = Principal.local() if principal is not None else None
         self._authorizer: Authorizer = authorizer or LocalOwnerPolicy()
         self._owns_store = owns_store
         self._context = ServiceContext(
@@ -143,6 +145,40 @@ class Workspace:
         return ws
 
     @classmethod
+    def open_for_server(
+        cls, settings: Settings, authorizer: Callable[[MetadataStore], Authorizer]
+    ) -> Workspace:
+        """The workspace a server serves: no default principal (nothing runs unless a request
+        scope names an authenticated principal) and the policy ``authorizer(store)`` builds.
+
+        The workspace must exist already (``falaj init`` / ``falaj db upgrade``).
+        """
+        store = MetadataStore.connect(
+            settings.metadata_dsn,
+            auto_upgrade=settings.is_embedded,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
+        try:
+            if store.get_info("workspace_id") is None:
+                raise NotFoundError(
+                    f"no Falaj workspace in {settings.home} (create one with `falaj init`)"
+                )
+            objects = ObjectStore(settings.artifacts_url)
+            return cls(settings, store, objects, None, authorizer(store))
+        except BaseException:
+            store.close()
+            raise
+
+    @classmethod
+    def connect(cls, url: str | None = None, *, token: str | None = None) -> Any:
+        """A remote workspace served by ``falaj server`` at ``url`` (default
+        ``$FALAJ_SERVER_URL``), authenticated with ``token`` (default ``$FALAJ_TOKEN``): the
+        same Python API for tracking, registry, artifacts and datasets (``falaj.client``)."""
+        import falaj
+
+        return falaj.connect(url, token=token)
+
+    @classmethod
     def _connect(
         cls,
         settings: Settings,
@@ -207,6 +243,8 @@ class Workspace:
         scope = current_scope()
         if scope is not None and scope.authenticated is not None:
             return scope.authenticated
+        if self._authenticated is None:
+            return self._context.actor().authenticated  # raises: nobody authenticated
         return self._authenticated
 
     # -- parts ---------------------------------------------------------------------------------
@@ -257,6 +295,13 @@ class Workspace:
     @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self._context)
+
+    @cached_property
+    def identity(self) -> IdentityService:
+        """Users, service accounts, role bindings and API tokens (``falaj.governance.identity``)."""
+        from falaj.governance.identity.service import IdentityService
+
+        return IdentityService(self._context)
 
     @cached_property
     def lineage(self) -> LineageService:

@@ -42,6 +42,7 @@ class Seed:
     open_run_id: str
     logged_uri: str
     experiment: str
+    token_id: str = ""
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -81,6 +82,8 @@ def seed(
     open_run = ws.start_run("credit")
     open_run.log_metric("loss", 1.0)
     ws.tracking.flush()
+    ws.identity.create_user("seed-user", role="viewer")
+    token, _ = ws.identity.create_token("seed-user")
     yield Seed(
         home / "ws",
         db_url,
@@ -89,6 +92,7 @@ def seed(
         open_run.id,
         f"runs:/{logged.run_id}/model",
         "credit",
+        token.id,
     )
     with contextlib.suppress(RunNotActiveError):  # the end_run case ended it from outside
         open_run.end()
@@ -135,6 +139,41 @@ RAW: list[tuple[Any, ...]] = [
         "lineage.downstream",
         (Action.LINEAGE_READ,),
         lambda w, s: w.lineage.downstream(f"run:{s.run_id}"),
+    ),
+    # identity
+    (
+        "identity.create_user",
+        (Action.USER_CREATE,),
+        lambda w, s: w.identity.create_user("new-user", role="viewer"),
+    ),
+    ("identity.get_user", (Action.USER_READ,), lambda w, s: w.identity.get_user("seed-user")),
+    ("identity.list_users", (Action.USER_READ,), lambda w, s: w.identity.list_users()),
+    ("identity.bindings", (Action.USER_READ,), lambda w, s: w.identity.bindings()),
+    (
+        "identity.set_active",
+        (Action.USER_UPDATE,),
+        lambda w, s: w.identity.set_active("seed-user", True),
+    ),
+    (
+        "identity.bind",
+        (Action.USER_UPDATE,),
+        lambda w, s: w.identity.bind("seed-user", "auditor"),
+    ),
+    (
+        "identity.unbind",
+        (Action.USER_UPDATE,),
+        lambda w, s: w.identity.unbind("seed-user", "viewer"),
+    ),
+    (
+        "identity.create_token",
+        (Action.TOKEN_CREATE,),
+        lambda w, s: w.identity.create_token("seed-user"),
+    ),
+    ("identity.list_tokens", (Action.TOKEN_READ,), lambda w, s: w.identity.list_tokens()),
+    (
+        "identity.revoke_token",
+        (Action.TOKEN_REVOKE,),
+        lambda w, s: w.identity.revoke_token(s.token_id),
     ),
     ("audit.list", (Action.AUDIT_READ,), lambda w, s: w.audit.list()),
     ("audit.count", (Action.AUDIT_READ,), lambda w, s: w.audit.count()),

@@ -25,7 +25,7 @@ from falaj.workspace import Workspace
 
 def _import_all_tables() -> None:
     for module in pkgutil.walk_packages(falaj.__path__, "falaj."):
-        if module.name.endswith(".tables"):
+        if module.name.rpartition(".")[2].endswith("tables"):  # tables, identity_tables
             importlib.import_module(module.name)
 
 
@@ -54,11 +54,12 @@ def test_migrated_schema_matches_declared_tables(db_url: str) -> None:
         store.close()
 
 
-BRANCHES = ["data", "tracking", "registry", "pipelines"]
+BRANCHES = ["data", "tracking", "registry", "pipelines", "identity"]
+_TABLE_MODULES = {"identity": "falaj.governance.identity_tables"}
 
 
 def _declared_tables(area: str) -> set[str]:
-    module = importlib.import_module(f"falaj.{area}.tables")
+    module = importlib.import_module(_TABLE_MODULES.get(area, f"falaj.{area}.tables"))
     return {t.name for t in vars(module).values() if isinstance(t, sa.Table)}
 
 

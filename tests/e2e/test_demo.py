@@ -55,6 +55,12 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         # issue 18: the web UI serves the registered version's page
         "/ui/models/credit-risk/versions/1",
         "gate report included",
+        # issue 15: the platform server
+        "no token: GET /api/v1/models/credit-risk-api/versions -> 401",
+        "risk-officer approves v1 through the API -> 201",
+        "intern tries to promote -> 403",
+        "mlops promotes through the gates (model.promote) -> 200",
+        "intern model.promote on model_version:credit-risk-api/1 -> denied (request demo-intern)",
     ):
         assert shown in out, shown
     card = (tmp_path / "demo" / "reports" / "credit-risk-v2-model_card.html").read_text()

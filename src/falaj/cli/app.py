@@ -70,6 +70,11 @@ COMMANDS: dict[str, Lazy] = {
     "scheduler": Lazy("pipeline", "scheduler_cmd"),
     "lineage": Lazy("lineage", "lineage_cmd"),
     "train": Lazy("training", "app"),
+    "server": Lazy("server", "server"),
+    "users": Lazy("identity", "users_app"),
+    "tokens": Lazy("identity", "tokens_app"),
+    "login": Lazy("identity", "login"),
+    "logout": Lazy("identity", "logout"),
     "demo": Lazy("demo", "demo"),
     # -- web UI (issue 18) --
     "ui": Lazy("ui", "ui"),
@@ -137,6 +142,12 @@ def _root(
     config: Path | None = typer.Option(
         None, "--config", help="Settings file (default: $FALAJ_CONFIG or <home>/falaj.toml)."
     ),
+    server: str | None = typer.Option(
+        None,
+        "--server",
+        envvar="FALAJ_SERVER_URL",
+        help="Work against the Falaj server at this URL (token: $FALAJ_TOKEN or `falaj login`).",
+    ),
     version: bool = typer.Option(
         False,
         "--version",
@@ -148,6 +159,7 @@ def _root(
     st = state(ctx)
     st.home = home
     st.config = config
+    st.server = server
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich.console import Console
@@ -27,6 +27,7 @@ class CliState:
 
     home: Path | None = None
     config: Path | None = None
+    server: str | None = None
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -44,6 +45,12 @@ def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
     from falaj.workspace import Workspace
 
     st = state(ctx)
+    if st.server:
+        with _remote_workspace(ctx, st.server) as remote:
+            # Duck-typed: the embedded API where the remote client implements it; any other
+            # call raises NotSupportedRemotelyError, reported naming the command.
+            yield cast("Workspace", remote)
+        return
     overrides: dict[str, Any] = {}
     if st.home is not None:
         overrides["home"] = st.home
@@ -51,6 +58,21 @@ def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
     configure_logging(settings.log_format, settings.log_level)
     with Workspace.open(settings=settings) as ws:
         yield ws
+
+
+@contextmanager
+def _remote_workspace(ctx: typer.Context, url: str) -> Iterator[Any]:
+    """The workspace served at ``url`` (``--server``/``FALAJ_SERVER_URL``); a command that
+    needs what the remote client does not offer fails naming the command."""
+    from falaj.client import NotSupportedRemotelyError, connect
+
+    try:
+        with connect(url) as remote:
+            yield remote
+    except NotSupportedRemotelyError as exc:
+        raise NotSupportedRemotelyError(
+            f"`{ctx.command_path}` is not supported against a server ({url}): {exc}"
+        ) from None
 
 
 def print_json(value: Any) -> None:

@@ -98,6 +98,13 @@ class Action(StrEnum):
     TRAINING_FAIRNESS = "training.fairness"
     TRAINING_EXPLANATION = "training.explanation"
     TRAINING_MODEL_CARD = "training.model_card"
+    # identity (users, role bindings, API tokens): admin only
+    USER_CREATE = "user.create"
+    USER_READ = "user.read"
+    USER_UPDATE = "user.update"
+    TOKEN_CREATE = "token.create"
+    TOKEN_READ = "token.read"
+    TOKEN_REVOKE = "token.revoke"
 
     @classmethod
     def parse(cls, value: str | Action) -> Action:

@@ -145,6 +145,44 @@ class RunAttachments(Service):
             trusted=packed.trusted,
         )
         details = {"name": name, "flavor": packed.flavor, "digest": info.digest, "trusted": trusted}
+        return self._record_model(logged, info, details, require_running=require_running)
+
+    def log_packed_model(self, run_id: str, data: bytes, name: str = "model") -> LoggedModel:
+        """Log a model archive packed elsewhere (``pack_model`` on a remote client) on a
+        running run. Its manifest is checked; the model itself is never deserialized here."""
+        from falaj.errors import IntegrityError
+        from falaj.tracking.models.packing import read_manifest
+
+        name = check_model_name(name)
+        self.authorize(Action.RUN_LOG_MODEL, "run", run_id, details={"name": name})
+        try:
+            manifest = read_manifest(bytes(data))
+        except IntegrityError as exc:
+            raise InvalidInputError(f"model archive refused: {exc}") from exc
+        flavor, signature = manifest.get("flavor"), manifest.get("signature")
+        if not isinstance(flavor, str) or not (signature is None or isinstance(signature, dict)):
+            raise InvalidInputError("model archive refused: flavor or signature is malformed")
+        info = self._artifacts.put_bytes(bytes(data), media_type=MODEL_MEDIA_TYPE)
+        logged = LoggedModel(
+            run_id=run_id,
+            name=name,
+            artifact_digest=info.digest,
+            flavor=flavor,
+            signature=signature,
+            trusted=bool(manifest.get("trusted")),
+        )
+        details = {"name": name, "flavor": flavor, "digest": info.digest, "packed": "remote"}
+        return self._record_model(logged, info, details, require_running=True)
+
+    def _record_model(
+        self,
+        logged: LoggedModel,
+        info: ArtifactInfo,
+        details: dict[str, Any],
+        *,
+        require_running: bool,
+    ) -> LoggedModel:
+        run_id, name = logged.run_id, logged.name
         self.writer.flush()
         with self.mutation(
             Action.RUN_LOG_MODEL, "run", run_id, details=details, authorized=True

@@ -79,3 +79,22 @@ def test_explicit_missing_config_file_is_an_error(tmp_path: Path) -> None:
 def test_region_rejects_odd_characters() -> None:
     with pytest.raises(ConfigError, match="region"):
         Settings.load(env={}, region="ae dubai")
+
+
+@pytest.mark.parametrize(
+    "var",
+    [
+        "FALAJ_DEBUG",
+        "FALAJ_SERVER_URL",
+        "FALAJ_TOKEN",
+        "FALAJ_CREDENTIALS",
+        "FALAJ_OIDC_ISSUER",
+        "FALAJ_UI_SECRET",
+        "FALAJ_DUCKDB_MEMORY_LIMIT",
+    ],
+)
+def test_variables_the_cli_and_server_read_are_not_unknown_settings(var: str) -> None:
+    # Regression: FALAJ_DEBUG=1 (documented for tracebacks) made every command fail with
+    # "unknown setting in environment variable FALAJ_DEBUG".
+    settings = Settings.load(env={var: "1"})
+    assert settings.region

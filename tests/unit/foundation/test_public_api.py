@@ -35,6 +35,7 @@ def test_public_api_is_pinned() -> None:
         "Suite",
         "Workspace",
         "__version__",
+        "connect",
         "pipeline",
         "request_scope",
         "step",

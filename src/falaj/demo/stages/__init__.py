@@ -32,6 +32,7 @@ def _stages() -> list[Stage]:
         pipelines,
         promotion,
         registry,
+        server,
         tracking,
         training,
         web_ui,
@@ -62,6 +63,12 @@ def _stages() -> list[Stage]:
             "Gates, approval by a second principal, promotion",
             promotion.run,
             needs=("training",),
+        ),
+        Stage(
+            "server",
+            "The platform server: tokens, an approval through the API, a refused promotion",
+            server.run,
+            needs=("promotion",),
         ),
         Stage("audit", "The audit trail of everything above", audit_trail.run),
         # -- web UI (issue 18) --
