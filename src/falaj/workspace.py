@@ -26,6 +26,7 @@ from falaj.governance.audit import Actor, record_event
 from falaj.governance.audit_log import AuditLog
 from falaj.governance.authorization import Authorizer, LocalOwnerPolicy
 from falaj.governance.context import current_scope, request_scope
+from falaj.governance.ledger import open_chain
 from falaj.governance.principal import Principal
 from falaj.governance.service import ServiceContext
 from falaj.lineage.graph import LineageService
@@ -157,6 +158,7 @@ class Workspace:
             sqlite_synchronous=settings.sqlite_synchronous,
         )
         try:
+            open_chain(store, settings.home)
             objects = ObjectStore(settings.artifacts_url)
         except BaseException:
             store.close()
