@@ -44,7 +44,15 @@ if TYPE_CHECKING:  # capability services are imported on first use, not with the
 __all__ = ["Workspace"]
 
 _MARKER = "falaj.toml"
-_INIT_KEYS = ("db_url", "artifact_uri", "region", "log_format")
+_INIT_KEYS = (
+    "db_url",
+    "artifact_uri",
+    "region",
+    "log_format",
+    "encryption",
+    "signing_mode",
+    "residency_policy",
+)
 
 
 class Workspace:

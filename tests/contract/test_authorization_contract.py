@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -138,6 +139,11 @@ RAW: list[tuple[Any, ...]] = [
     ),
     ("audit.list", (Action.AUDIT_READ,), lambda w, s: w.audit.list()),
     ("audit.count", (Action.AUDIT_READ,), lambda w, s: w.audit.count()),
+    # -- trust (issue 16) --
+    ("audit.verify", (Action.AUDIT_VERIFY,), lambda w, s: w.audit.verify()),
+    ("audit.export", (Action.AUDIT_EXPORT,), lambda w, s: w.audit.export(io.StringIO())),
+    ("audit.checkpoint", (Action.AUDIT_CHECKPOINT,), lambda w, s: w.audit.checkpoint()),
+    # -- end trust --
     (
         "tracking.create_experiment",
         (Action.EXPERIMENT_CREATE,),

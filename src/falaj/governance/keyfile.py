@@ -7,6 +7,7 @@ so the loser reads the winner's key.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -55,10 +56,8 @@ def read_or_create_key_file(path: Path, *, size: int = 32, content: bytes | None
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process won the race: use theirs
             os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process created it first: use theirs
     finally:
         tmp.unlink(missing_ok=True)
     return read_key_file(path)

@@ -154,7 +154,9 @@ def chain_key(engine: Engine) -> AuditKey:
     return key
 
 
-def open_chain(store: MetadataStore, home: Path, environ: Mapping[str, str] | None = None) -> AuditKey:
+def open_chain(
+    store: MetadataStore, home: Path, environ: Mapping[str, str] | None = None
+) -> AuditKey:
     """Load the workspace's audit key, check it is the one that chained this ledger (recording
     its id on first use), and bind it to the store's engine."""
     key = load_audit_key(home, environ)
@@ -356,7 +358,9 @@ def verify_chain(
         checked += 1
         if seq != expected_seq:
             missing = (
-                f"seq {expected_seq}" if seq == expected_seq + 1 else f"seq {expected_seq}-{seq - 1}"
+                f"seq {expected_seq}"
+                if seq == expected_seq + 1
+                else f"seq {expected_seq}-{seq - 1}"
             )
             bad(seq, f"the record(s) before it are missing ({missing}): deleted")
         elif record["mac"] is None:
