@@ -34,7 +34,9 @@ from falaj.store.metadata_store import MetadataStore
 from falaj.store.schema import new_id, utcnow
 
 if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
+    from falaj.artifacts.keys import KeyService
     from falaj.data.service import DatasetService
+    from falaj.governance.model_signing import ModelSigning
     from falaj.pipelines.service import PipelineService
     from falaj.registry.service import RegistryService
     from falaj.tracking.run import ActiveRun
@@ -105,6 +107,7 @@ class Workspace:
             resolved = Settings.load(home=home, **settings)
         ws = cls._connect(resolved, principal, auto_upgrade=True)
         try:
+            ws.model_signing  # noqa: B018  # the signing key is created with the workspace
             ws._record_creation()
         except BaseException:
             ws.close()
@@ -167,7 +170,7 @@ class Workspace:
         )
         try:
             open_chain(store, settings.home)
-            objects = ObjectStore(settings.artifacts_url)
+            objects = _object_store(settings)
         except BaseException:
             store.close()
             raise
@@ -265,6 +268,13 @@ class Workspace:
         return ArtifactService(self._context, self._objects)
 
     @cached_property
+    def keys(self) -> KeyService:
+        """Master keys of encryption at rest: list, rotate, shred (``falaj.artifacts.keys``)."""
+        from falaj.artifacts.keys import KeyService
+
+        return KeyService(self._context, self._objects)
+
+    @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self._context)
 
@@ -303,8 +313,20 @@ class Workspace:
             lineage=self.lineage,
             tracking=lambda: self.tracking,
             datasets=lambda: self.datasets,
+            signing=self.model_signing,
         )
         return RegistryService(self._context, links)
+
+    @cached_property
+    def model_signing(self) -> ModelSigning:
+        """The workspace's model signer (``keys/signing.key``), the keys it trusts (its own and
+        ``keys/trusted/*.pem``) and its ``signing_mode`` (``falaj.governance.signing``)."""
+        from falaj.governance.model_signing import ModelSigning
+        from falaj.governance.signing import Ed25519FileSigner, TrustedKeys
+
+        signer = Ed25519FileSigner.for_home(self.home)
+        trusted = TrustedKeys.for_home(self.home, own=signer)
+        return ModelSigning(signer, trusted, self._settings.signing_mode)
 
     @cached_property
     def datasets(self) -> DatasetService:
@@ -356,6 +378,19 @@ class Workspace:
             f"Workspace(home={str(self.home)!r}, db={self._store.url!r}, "
             f"principal={self._principal})"
         )
+
+
+def _object_store(settings: Settings) -> ObjectStore:
+    """The artifact store: envelope-encrypted when ``encryption = true`` (master keys in
+    ``<home>/keys/master``)."""
+    if not settings.encryption:
+        return ObjectStore(settings.artifacts_url)
+    from falaj.artifacts.encryption import EncryptedObjectStore
+    from falaj.governance.kms import FileKeyProvider
+
+    keys = FileKeyProvider.for_home(settings.home)
+    keys.current_key_id()  # the first master key is created with the workspace
+    return EncryptedObjectStore(settings.artifacts_url, keys=keys)
 
 
 class _ActingAs:

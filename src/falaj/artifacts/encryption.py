@@ -138,7 +138,9 @@ class _DecryptingReader:
             raise IntegrityError(f"object {self._digest} is damaged: bad segment header")
         body = self._exactly(_NONCE + length)
         if len(body) < _NONCE + length:
-            raise IntegrityError(f"object {self._digest} is damaged: a segment is cut short (truncated)")
+            raise IntegrityError(
+                f"object {self._digest} is damaged: a segment is cut short (truncated)"
+            )
         try:
             self._buffer = self._aead.decrypt(
                 body[:_NONCE], body[_NONCE:], _aad(self._index, bool(final))

@@ -106,7 +106,7 @@ class Action(StrEnum):
     MODEL_VERIFY = "model.verify"
     KEY_ROTATE = "key.rotate"
     KEY_SHRED = "key.shred"
-    KEY_TRUST = "key.trust"
+    KEY_READ = "key.read"
     COMPLIANCE_REPORT = "compliance.report"
     # -- end trust ----------------------------------------------------------------------------
 
@@ -272,6 +272,7 @@ _AUDITOR_TRUST = _actions(
         Action.AUDIT_CHECKPOINT,
         Action.MODEL_VERIFY,
         Action.COMPLIANCE_REPORT,
+        Action.KEY_READ,
     ]
 )
 #: engineers sign (legacy, unsigned) versions and verify them; key management stays with admin
