@@ -349,6 +349,36 @@ class Workspace:
 
         return TrainingService(self._context, self, self._reopener)
 
+    # -- residency (issue 16) -------------------------------------------------------------------
+    def model_classifications(self, name: str, version: int) -> dict[str, list[str]]:
+        """The data classifications a model version carries: every label of every dataset
+        version upstream of it in lineage (label -> the dataset versions that carry it)."""
+        from falaj.governance.residency import labels_of
+        from falaj.lineage.graph import Node
+
+        carried: dict[str, set[str]] = {}
+        for edge in self.lineage.upstream(Node("model_version", f"{name}/{version}")):
+            if edge.source.kind != "dataset_version":
+                continue
+            dataset = self.datasets.get(edge.source.id)
+            for label in labels_of(dataset.classifications):
+                carried.setdefault(label, set()).add(dataset.id)
+        return {label: sorted(ids) for label, ids in sorted(carried.items())}
+
+    def check_deployment_residency(self, name: str, version: int, region: str) -> None:
+        """The deployment hook: refuse (and audit) placing model ``name`` ``version`` in
+        ``region`` when the data it was trained on may not live there. Serving calls it (or
+        ``Service.check_residency`` with :meth:`model_classifications`) before it deploys."""
+        labels = self.model_classifications(name, version)
+        self.registry.check_residency(
+            "model.load",
+            "model_version",
+            f"{name}/{version}",
+            classifications=labels,
+            region=region,
+            what=f"deploy model {name}/{version} to region {region!r}",
+        )
+
     def _reopener(self, principal: Principal) -> Callable[[], Workspace]:
         """A picklable callable that opens this workspace again, acting as ``principal`` (for
         worker processes and Ray tasks)."""

@@ -43,6 +43,7 @@ class Seed:
     open_run_id: str
     logged_uri: str
     experiment: str
+    shred_digest: str = ""
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -64,7 +65,9 @@ def seed(
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         db_url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     admin = Principal("admin", roles=frozenset({"admin"}))
-    ws = Workspace.init(home / "ws", principal=admin, db_url=db_url, region="ae-dubai-1")
+    ws = Workspace.init(
+        home / "ws", principal=admin, db_url=db_url, region="ae-dubai-1", encryption=True
+    )
     frame, target = training_frame()
     ws.datasets.register("credit", frame.assign(target=target))
     ws.datasets.register("credit", frame.assign(target=target).head(6))
@@ -82,6 +85,9 @@ def seed(
     open_run = ws.start_run("credit")
     open_run.log_metric("loss", 1.0)
     ws.tracking.flush()
+    shred_digest = ws.artifacts.put_bytes(b"to be erased").digest  # the key.shred case's
+    with ws.store.transaction() as conn:  # version 5 as if registered before signing was on
+        conn.execute(sa.text("DELETE FROM model_signatures WHERE version = 5"))
     yield Seed(
         home / "ws",
         db_url,
@@ -90,6 +96,7 @@ def seed(
         open_run.id,
         f"runs:/{logged.run_id}/model",
         "credit",
+        shred_digest,
     )
     with contextlib.suppress(RunNotActiveError):  # the end_run case ended it from outside
         open_run.end()
@@ -143,6 +150,15 @@ RAW: list[tuple[Any, ...]] = [
     ("audit.verify", (Action.AUDIT_VERIFY,), lambda w, s: w.audit.verify()),
     ("audit.export", (Action.AUDIT_EXPORT,), lambda w, s: w.audit.export(io.StringIO())),
     ("audit.checkpoint", (Action.AUDIT_CHECKPOINT,), lambda w, s: w.audit.checkpoint()),
+    ("keys.list", (Action.KEY_READ,), lambda w, s: w.keys.list()),
+    ("keys.rotate", (Action.KEY_ROTATE,), lambda w, s: w.keys.rotate()),
+    ("keys.shred", (Action.KEY_SHRED,), lambda w, s: w.keys.shred(s.shred_digest)),
+    (
+        "registry.verify_signature",
+        (Action.MODEL_VERIFY,),
+        lambda w, s: w.registry.verify_signature(MODEL, 2),
+    ),
+    ("registry.sign_version", (Action.MODEL_SIGN,), lambda w, s: w.registry.sign_version(MODEL, 5)),
     # -- end trust --
     (
         "tracking.create_experiment",

@@ -49,7 +49,9 @@ def test_two_processes_appending_keep_one_verifiable_chain(pg_url: str, tmp_path
         assert p.exitcode == 0
     with Workspace.open(home, db_url=pg_url) as ws:
         with ws.store.read() as conn:
-            seqs = [r[0] for r in conn.execute(sa.text("SELECT seq FROM audit_events ORDER BY seq"))]
+            seqs = [
+                r[0] for r in conn.execute(sa.text("SELECT seq FROM audit_events ORDER BY seq"))
+            ]
             puts = conn.execute(
                 sa.text("SELECT COUNT(*) FROM audit_events WHERE action = 'artifact.put'")
             ).scalar_one()

@@ -56,13 +56,15 @@ class KeyService(Service):
 
     def list(self) -> list[MasterKeyInfo]:
         self.authorize(Action.KEY_READ, "key", "*")
-        return self._store().keys.keys()
+        store = self._store()
+        store.keys.current_key_id()
+        return store.keys.keys()
 
     def rotate(self) -> RotationReport:
         """Make a new master key current and re-wrap every data key under it (no data is
         re-encrypted). Old master keys stay until destroyed (``shred``)."""
-        store = self._store()
         actor = self.authorize(Action.KEY_ROTATE, "key", "*")
+        store = self._store()
         previous = store.keys.current_key_id()
         new = store.keys.rotate()
         result = store.rewrap()
@@ -83,10 +85,10 @@ class KeyService(Service):
 
     def shred(self, key_id: str) -> ShredReport:
         """Destroy a master key (``mk-...``) or one object's data key (``sha256:...``)."""
-        store = self._store()
         text = str(key_id).strip()
         if _MASTER.fullmatch(text):
             self.authorize(Action.KEY_SHRED, "key", text)
+            store = self._store()
             wrapped = sum(1 for d in store.iter_key_records() if store.key_id_of(d) == text)
             store.keys.destroy(text)
             report = ShredReport(text, "master", wrapped)
@@ -99,6 +101,7 @@ class KeyService(Service):
                     "digits) or an artifact digest (sha256:<64 hex>)"
                 ) from None
             self.authorize(Action.KEY_SHRED, "artifact", digest)
+            store = self._store()
             if not store.shred(digest):
                 raise NotFoundError(f"artifact {digest} has no data key to shred")
             report = ShredReport(digest, "object", 1)

@@ -18,6 +18,7 @@ from falaj.governance.ledger import (
     Checkpoint,
     chain_key,
     export_jsonl,
+    genesis_of,
     head_of,
     verify_chain,
 )
@@ -114,7 +115,9 @@ class AuditLog(Service):
             if checkpoint is not None:
                 _check_checkpoint(checkpoint, key.key_id, workspace_id, key)
                 stored.append(checkpoint)
-            report = verify_chain(conn, key, checkpoints=stored)
+            report = verify_chain(
+                conn, key, genesis=genesis_of(self.store, conn), checkpoints=stored
+            )
         first = report.first_bad
         self.audit(
             Action.AUDIT_VERIFY,

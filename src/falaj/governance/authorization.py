@@ -107,6 +107,7 @@ class Action(StrEnum):
     KEY_ROTATE = "key.rotate"
     KEY_SHRED = "key.shred"
     KEY_READ = "key.read"
+    DATASET_EXPORT = "dataset.export"
     COMPLIANCE_REPORT = "compliance.report"
     # -- end trust ----------------------------------------------------------------------------
 
@@ -275,14 +276,16 @@ _AUDITOR_TRUST = _actions(
         Action.KEY_READ,
     ]
 )
+#: data scientists export datasets (residency-checked)
+_SCIENTIST_TRUST = _actions([Action.DATASET_EXPORT])
 #: engineers sign (legacy, unsigned) versions and verify them; key management stays with admin
-_ENGINEER_TRUST = _actions([Action.MODEL_SIGN, Action.MODEL_VERIFY])
+_ENGINEER_TRUST = _SCIENTIST_TRUST | {Action.MODEL_SIGN, Action.MODEL_VERIFY}
 # -- end trust --------------------------------------------------------------------------------
 
 #: The built-in roles and the exact actions each grants.
 BUILTIN_ROLES: Mapping[str, frozenset[Action]] = {
     "viewer": _READ,
-    "data-scientist": _READ | _TRACK,
+    "data-scientist": _READ | _TRACK | _SCIENTIST_TRUST,
     "ml-engineer": _READ | _TRACK | _ENGINEER | _ENGINEER_TRUST,
     "approver": _READ | {Action.MODEL_APPROVE},
     "auditor": _READ | {Action.AUDIT_READ, Action.ARTIFACT_VERIFY} | _AUDITOR_TRUST,

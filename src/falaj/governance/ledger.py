@@ -52,7 +52,6 @@ from falaj.errors import ConfigError, InvalidInputError
 from falaj.governance.keyfile import KEYS_DIR, read_or_create_key_file
 from falaj.governance.tables import audit_events
 from falaj.store.metadata_store import MetadataStore
-from falaj.store.tables import workspace_info
 
 __all__ = [
     "AUDIT_KEY_ENV",
@@ -68,6 +67,7 @@ __all__ = [
     "canonical_record",
     "chain_key",
     "export_jsonl",
+    "genesis_of",
     "head_of",
     "load_audit_key",
     "open_chain",
@@ -307,10 +307,9 @@ class ChainReport:
         return out
 
 
-def _genesis(conn: Connection) -> int:
-    value = conn.execute(
-        sa.select(workspace_info.c.value).where(workspace_info.c.key == GENESIS_INFO)
-    ).scalar_one_or_none()
+def genesis_of(store: MetadataStore, conn: Connection) -> int:
+    """The last ``seq`` written before the chain started (0 for a workspace born chained)."""
+    value = store.get_info(GENESIS_INFO, conn)
     if value is None:
         raise ConfigError("this ledger has no recorded genesis: run `falaj db upgrade`")
     return int(value)
@@ -330,6 +329,7 @@ def verify_chain(
     conn: Connection,
     key: AuditKey,
     *,
+    genesis: int,
     checkpoints: list[Checkpoint] | None = None,
     max_problems: int = 20,
 ) -> ChainReport:
@@ -339,7 +339,6 @@ def verify_chain(
     ``checkpoints`` (exported earlier, or stored) must each still match the record at their
     ``seq``: a checkpoint beyond the head means the tail was cut off.
     """
-    genesis = _genesis(conn)
     problems: list[ChainProblem] = []
     expected_seq = genesis + 1
     expected_prev = ZERO_MAC
