@@ -36,6 +36,7 @@ from falaj.store.schema import new_id, utcnow
 if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
     from falaj.artifacts.keys import KeyService
     from falaj.data.service import DatasetService
+    from falaj.governance.compliance import ComplianceReport, ComplianceService
     from falaj.governance.model_signing import ModelSigning
     from falaj.pipelines.service import PipelineService
     from falaj.registry.service import RegistryService
@@ -378,6 +379,103 @@ class Workspace:
             region=region,
             what=f"deploy model {name}/{version} to region {region!r}",
         )
+
+    # -- compliance (issue 16) ------------------------------------------------------------------
+    @cached_property
+    def compliance(self) -> ComplianceService:
+        """Builds the compliance report (see :meth:`compliance_report`)."""
+        from falaj.governance.compliance import ComplianceService
+
+        return ComplianceService(self._context)
+
+    def compliance_report(self) -> ComplianceReport:
+        """Where every dataset and model lives, encryption, signatures, the audit chain, transport
+        encryption and residency violations (authorized as ``compliance.report``)."""
+        return self.compliance.report(self._compliance_facts)
+
+    def _compliance_facts(self) -> dict[str, Any]:
+        import os
+
+        from falaj.artifacts.encryption import EncryptedObjectStore
+        from falaj.governance.compliance import DataFact, ModelFact, transport_facts
+        from falaj.governance.residency import labels_of
+
+        policy = self.registry.residency()
+        objects = self._objects
+        encrypted = isinstance(objects, EncryptedObjectStore)
+
+        def at_rest(digest: str) -> tuple[bool | None, str | None]:
+            if not objects.exists(digest):
+                return None, None
+            if not isinstance(objects, EncryptedObjectStore):
+                return False, None
+            key_id = objects.key_id_of(digest)
+            if key_id is not None:
+                return True, key_id
+            return (None, None) if objects.is_encrypted_object(digest) else (False, None)
+
+        datasets = []
+        for dv in self.datasets.latest_versions():
+            for v in self.datasets.versions(dv.name):
+                labels = sorted(labels_of(v.classifications))
+                enc, key_id = at_rest(v.artifact_digest)
+                bad = [
+                    f"{c} may not live in {v.region} (allowed: {list(policy.rules[c].regions)})"
+                    for c in policy.violations(labels, v.region)
+                ]
+                datasets.append(DataFact(v.id, v.region, labels, enc, key_id, bad))
+        models = []
+        for model in self.registry.list_models():
+            for mv in self.registry.list_versions(model.name):
+                check = self.registry.verify_signature(mv.name, mv.version)
+                carried = self.model_classifications(mv.name, mv.version)
+                region = self.artifacts.info(mv.artifact_digest).region
+                enc, _ = at_rest(mv.artifact_digest)
+                bad = [
+                    f"carries {c} data, which may not live in {region}"
+                    for c in policy.violations(carried, region)
+                ]
+                if check.status != "valid":
+                    bad.append(f"signature {check.status}: {check.detail}")
+                models.append(
+                    ModelFact(
+                        mv.ref,
+                        mv.status,
+                        region,
+                        check.status,
+                        check.detail,
+                        check.key_id,
+                        enc,
+                        sorted(carried),
+                        bad,
+                    )
+                )
+        chain = self.audit.verify()
+        first = chain.first_bad
+        keys = self.keys.list() if encrypted else []
+        return {
+            "workspace_id": self.id,
+            "region": self._settings.region,
+            "residency_policy": policy.as_dict(),
+            "signing_mode": self._settings.signing_mode,
+            "encryption": {
+                "enabled": encrypted,
+                "current_key": next((k.key_id for k in keys if k.current), None),
+                "master_keys": len(keys),
+                "destroyed_keys": sum(1 for k in keys if k.destroyed),
+            },
+            "audit": {
+                "ok": chain.ok,
+                "checked": chain.checked,
+                "genesis_seq": chain.genesis_seq,
+                "head_seq": chain.head_seq,
+                "first_bad_seq": first.seq if first else None,
+                "problem": first.problem if first else None,
+            },
+            "datasets": datasets,
+            "models": models,
+            "transport": transport_facts(self._settings, os.environ),
+        }
 
     def _reopener(self, principal: Principal) -> Callable[[], Workspace]:
         """A picklable callable that opens this workspace again, acting as ``principal`` (for

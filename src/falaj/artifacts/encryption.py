@@ -245,6 +245,14 @@ class EncryptedObjectStore(ObjectStore):
         wrapped = base64.b64decode(record["wrapped"])
         return self._keys.unwrap(str(record["kek"]), wrapped, self._context(digest))
 
+    def is_encrypted_object(self, digest: str) -> bool:
+        """Whether the stored bytes are an encrypted object (with or without a key record)."""
+        with (
+            _translate(self.uri),
+            self._fs.open(self.path_of(normalize_digest(digest)), "rb") as fh,
+        ):
+            return bool(fh.read(len(MAGIC)) == MAGIC)
+
     def key_id_of(self, digest: str) -> str | None:
         """The master key wrapping the object's data key (None: plaintext or shredded)."""
         record = self._key_record(normalize_digest(digest))

@@ -51,7 +51,8 @@ class Lazy:
 
 
 #: Every top-level command in lifecycle order: foundation, data, tracking, registry and gates,
-#: pipelines, training, demo. ``step`` is for orchestrators, so it is hidden from ``--help``.
+#: pipelines, training, trust (keys, compliance), demo. ``step`` is for orchestrators, so it is
+#: hidden from ``--help``.
 COMMANDS: dict[str, Lazy] = {
     "init": Lazy("workspace_cmds", "init"),
     "info": Lazy("workspace_cmds", "info"),
@@ -70,6 +71,8 @@ COMMANDS: dict[str, Lazy] = {
     "scheduler": Lazy("pipeline", "scheduler_cmd"),
     "lineage": Lazy("lineage", "lineage_cmd"),
     "train": Lazy("training", "app"),
+    "keys": Lazy("trust", "keys_app"),
+    "compliance": Lazy("trust", "compliance_app"),
     "demo": Lazy("demo", "demo"),
 }
 
