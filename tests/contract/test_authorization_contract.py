@@ -159,6 +159,14 @@ RAW: list[tuple[Any, ...]] = [
         lambda w, s: w.registry.verify_signature(MODEL, 2),
     ),
     ("registry.sign_version", (Action.MODEL_SIGN,), lambda w, s: w.registry.sign_version(MODEL, 5)),
+    ("compliance.report", (Action.COMPLIANCE_REPORT,), lambda w, s: w.compliance_report()),
+    (
+        "datasets.export",
+        (Action.DATASET_EXPORT,),
+        lambda w, s: w.datasets.export(
+            "credit", s.home / "exports" / f"{uuid.uuid4().hex}.parquet", region="ae-dubai-1"
+        ),
+    ),
     # -- end trust --
     (
         "tracking.create_experiment",
