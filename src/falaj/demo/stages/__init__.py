@@ -34,6 +34,7 @@ def _stages() -> list[Stage]:
         registry,
         tracking,
         training,
+        trust,
     )
 
     return [
@@ -63,6 +64,11 @@ def _stages() -> list[Stage]:
             needs=("training",),
         ),
         Stage("audit", "The audit trail of everything above", audit_trail.run),
+        Stage(
+            "trust",
+            "Tamper-evident ledger, signed models, encryption at rest, residency, compliance",
+            trust.run,
+        ),
     ]
 
 
