@@ -195,14 +195,14 @@ def canonical_record(record: Mapping[str, Any]) -> bytes:
     return _canonical_json(body)
 
 
+#: the chain head: plain SQL, sent as is (no statement to build or compile on the hot path)
+_HEAD_SQL = "SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1"
+
+
 def head_of(conn: Connection) -> tuple[int, str | None]:
     """The last record's ``seq`` and ``mac`` (``(0, None)`` for an empty ledger)."""
-    row = conn.execute(
-        sa.select(audit_events.c.seq, audit_events.c.mac)
-        .order_by(audit_events.c.seq.desc())
-        .limit(1)
-    ).first()
-    return (0, None) if row is None else (int(row.seq), row.mac)
+    row = conn.exec_driver_sql(_HEAD_SQL).first()
+    return (0, None) if row is None else (int(row[0]), row[1])
 
 
 def append_link(conn: Connection, values: dict[str, Any]) -> None:
