@@ -58,7 +58,7 @@ class KeyService(Service):
         self.authorize(Action.KEY_READ, "key", "*")
         store = self._store()
         store.keys.current_key_id()
-        return store.keys.keys()
+        return store.keys.list_keys()
 
     def rotate(self) -> RotationReport:
         """Make a new master key current and re-wrap every data key under it (no data is

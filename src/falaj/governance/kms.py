@@ -59,7 +59,7 @@ class KeyProvider(Protocol):
 
     def destroy(self, key_id: str) -> None: ...
 
-    def keys(self) -> list[MasterKeyInfo]: ...
+    def list_keys(self) -> list[MasterKeyInfo]: ...
 
 
 class FileKeyProvider:
@@ -155,7 +155,7 @@ class FileKeyProvider:
         path.with_suffix(".destroyed").write_text(key_id, encoding="ascii")
         path.unlink()
 
-    def keys(self) -> list[MasterKeyInfo]:
+    def list_keys(self) -> list[MasterKeyInfo]:
         if not self._folder.exists():
             return []
         current = (

@@ -127,7 +127,7 @@ def test_destroying_a_master_key_shreds_everything_it_wrapped(
     with pytest.raises(KeyDestroyedError, match="crypto-shredded"):
         store.read_bytes(old_obj.digest)
     assert store.read_bytes(new_obj.digest) == b"under the new key"
-    assert [(k.key_id == old, k.destroyed) for k in keys.keys()].count((True, True)) == 1
+    assert [(k.key_id == old, k.destroyed) for k in keys.list_keys()].count((True, True)) == 1
 
 
 def test_plaintext_objects_from_before_encryption_stay_readable(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
-import os
 import stat
-import sqlalchemy as sa
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from falaj.errors import ConfigError
 from falaj.governance import Principal
@@ -42,7 +42,7 @@ def test_new_workspace_chains_from_its_first_event_with_a_private_key_file(ws: W
     ws.artifacts.put_bytes(b"x")
     links = _links(ws)
     assert links[0][0] == 1 and links[0][1] == ZERO_MAC
-    for (seq, _, mac), (next_seq, prev, _) in zip(links, links[1:], strict=False):
+    for (seq, _, mac), (next_seq, prev, _) in itertools.pairwise(links):
         assert next_seq == seq + 1 and prev == mac
 
 
@@ -87,7 +87,7 @@ def test_env_key_wins_and_short_env_key_is_refused(tmp_path: Path) -> None:
 def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     load_audit_key(tmp_path, {})
     path = tmp_path / "keys" / "audit.key"
-    os.chmod(path, 0o644)
+    path.chmod(0o644)
     with pytest.raises(ConfigError, match="readable by other users"):
         load_audit_key(tmp_path, {})
 
