@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from falaj.artifacts.digest import normalize_digest
+from falaj.artifacts.localcopy import fsync_dir
 from falaj.artifacts.objects import (
     CHUNK_SIZE,
     ObjectStore,
@@ -228,9 +229,23 @@ class EncryptedObjectStore(ObjectStore):
         }
         final = self.key_path_of(digest)
         tmp = self._tmp_path()
+        body = json.dumps(record).encode("utf-8")
+        parent = final.rsplit("/", 1)[0]
+        if self._local:  # a lost key record loses its object: durable before the object is
+            with open(tmp, "wb") as fh:
+                fh.write(body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            created = not Path(parent).is_dir()
+            Path(parent).mkdir(parents=True, exist_ok=True)
+            if created:
+                fsync_dir(Path(parent).parent)
+            Path(tmp).replace(final)
+            fsync_dir(parent)
+            return
         with self._fs.open(tmp, "wb") as fh:
-            fh.write(json.dumps(record).encode("utf-8"))
-        self._fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+            fh.write(body)
+        self._fs.makedirs(parent, exist_ok=True)
         self._fs.mv(tmp, final)
 
     def _key_record(self, digest: str) -> dict[str, Any] | None:
