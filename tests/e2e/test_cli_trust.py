@@ -108,3 +108,23 @@ def test_compliance_report_json_and_self_contained_html(home: Path, tmp_path: Pa
     text = page.read_text()
     assert "<svg" in text and "credit/1" in text
     assert "<script" not in text and "http://" not in text.replace("http://www.w3.org", "")
+
+
+def test_data_export_outside_its_regions_exits_8(home: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    (home / "residency.toml").write_text('[regions]\npii = ["ae-*"]\n')
+    with Workspace.open(home) as ws:
+        frame = pd.DataFrame({"email": ["a@x", "b@y"], "amount": [1.0, 2.0]})
+        ws.datasets.register("customers", frame, classifications={"email": ["pii"]})
+    out = tmp_path / "customers.parquet"
+    refused = run_falaj(
+        "--home", str(home), "data", "export", "customers", str(out), "--region", "us-east-1"
+    )
+    assert refused.code == 8 and "may live only in ['ae-*']" in refused.err
+    assert "Traceback" not in refused.err and not out.exists()
+    ok = run_falaj(
+        "--home", str(home), "data", "export", "customers", str(out), "--region", "ae-abudhabi-1"
+    )
+    assert ok.code == 0, ok.err
+    assert pd.read_parquet(out)["email"].tolist() == ["a@x", "b@y"]
