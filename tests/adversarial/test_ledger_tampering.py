@@ -103,6 +103,22 @@ def test_record_inserted_in_the_middle_is_named(ledger: Workspace) -> None:
     assert _first_bad(ledger)[0] == 6
 
 
+def test_record_inserted_before_the_chain_is_named(ledger: Workspace) -> None:
+    forged = row(ledger, 1)
+    tamper(
+        ledger,
+        (
+            f"INSERT INTO audit_events ({_COLS}) SELECT 0, 'f3f3', occurred_at, 'mallory', "
+            "principal_kind, 'model.approve', resource_type, resource_id, outcome, request_id, "
+            "region, details, source, prev_mac, mac FROM audit_events WHERE seq = 1",
+            {},
+        ),
+    )
+    seq, problem = _first_bad(ledger)
+    assert seq == 0 and "before the chain's genesis" in problem
+    assert forged["mac"] is not None
+
+
 def test_unchained_record_is_named(ledger: Workspace) -> None:
     last = head(ledger)
     tamper(

@@ -351,6 +351,18 @@ def verify_chain(
         if len(problems) < max_problems:
             problems.append(ChainProblem(seq, problem))
 
+    # nothing may sit before the chain that the chain would not see: a chained record at or
+    # before the genesis, or any record at a position <= 0, was put there by hand
+    before = conn.execute(
+        sa.select(audit_events.c.seq)
+        .where(
+            audit_events.c.seq <= genesis,
+            sa.or_(audit_events.c.mac.is_not(None), audit_events.c.seq <= 0),
+        )
+        .order_by(audit_events.c.seq)
+    )
+    for (seq,) in before:
+        bad(int(seq), "it sits before the chain's genesis, where no record may be added: inserted")
     for row in _rows(conn, genesis):
         record = row._mapping
         seq = int(record["seq"])
