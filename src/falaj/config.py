@@ -38,8 +38,7 @@ SECRETS_FILE = "falaj.secrets.toml"
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 ENV_PREFIX = "FALAJ_"
-#: Environment variables that start with FALAJ_ but are not settings.
-#: FALAJ_* variables that are not settings: read by the CLI, the server or the tests
+#: FALAJ_* variables that are not settings: read by the CLI, the server, the ledger or the tests
 _NON_SETTING_ENV = (
     "FALAJ_CONFIG",
     "FALAJ_TEST_",
@@ -51,10 +50,12 @@ _NON_SETTING_ENV = (
     "FALAJ_OIDC_",
     "FALAJ_UI_SECRET",
     "FALAJ_DUCKDB_MEMORY_LIMIT",
+    "FALAJ_AUDIT_KEY",
 )
 _LOG_FORMATS = ("text", "json")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+_SIGNING_MODES = ("enforce", "warn", "off")
 
 
 def _parse_str(value: Any) -> str:
@@ -91,6 +92,23 @@ def _parse_region(value: Any) -> str:
     if not all(c.isalnum() or c in "-_" for c in text):
         raise ValueError("expected letters, digits, '-' or '_' (e.g. 'ae-dubai-1')")
     return text
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_optional_path(value: Any) -> Path | None:
+    if value is None or value == "":
+        return None
+    return _parse_path(value)
 
 
 def _parse_positive_int(value: Any) -> int:
@@ -150,6 +168,25 @@ FIELDS: dict[str, SettingField] = {
             _parse_modules,
             "modules whose plain functions YAML pipeline specs may use (comma-separated)",
         ),
+        # -- trust (issue 16) --
+        SettingField(
+            "encryption",
+            _parse_bool,
+            "encrypt artifacts at rest (AES-256-GCM, a data key per object, wrapped by a "
+            "master key in keys/master)",
+        ),
+        SettingField(
+            "signing_mode",
+            _parse_choice(_SIGNING_MODES),
+            "model signatures on load: enforce (refuse unsigned/untrusted/modified), warn "
+            "(load, warn loudly, audit), off",
+        ),
+        SettingField(
+            "residency_policy",
+            _parse_optional_path,
+            "residency policy file (TOML: which data classifications may live in which regions)",
+        ),
+        # -- end trust --
         SettingField(
             "sqlite_synchronous",
             _parse_choice(_SQLITE_SYNCHRONOUS, upper=True),
@@ -178,6 +215,9 @@ class Settings:
     tracking_batch_size: int = 1000
     step_modules: tuple[str, ...] = ()
     sqlite_synchronous: str = "FULL"
+    encryption: bool = False
+    signing_mode: str = "warn"
+    residency_policy: Path | None = None
     #: where each value came from: "default", a file path, an env var name, or "argument".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     #: the values as written, for settings that hold ``${ENV_VAR}`` references
@@ -415,6 +455,8 @@ def write_config(marker: Path, settings: Settings, keys: tuple[str, ...]) -> Non
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, tuple | list):

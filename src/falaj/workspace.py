@@ -26,6 +26,7 @@ from falaj.governance.audit import Actor, record_event
 from falaj.governance.audit_log import AuditLog
 from falaj.governance.authorization import Authorizer, LocalOwnerPolicy
 from falaj.governance.context import current_scope, request_scope
+from falaj.governance.ledger import open_chain
 from falaj.governance.principal import Principal
 from falaj.governance.service import ServiceContext
 from falaj.lineage.graph import LineageService
@@ -33,8 +34,11 @@ from falaj.store.metadata_store import MetadataStore
 from falaj.store.schema import new_id, utcnow
 
 if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
+    from falaj.artifacts.keys import KeyService
     from falaj.data.service import DatasetService
+    from falaj.governance.compliance import ComplianceReport, ComplianceService
     from falaj.governance.identity.service import IdentityService
+    from falaj.governance.model_signing import ModelSigning
     from falaj.pipelines.service import PipelineService
     from falaj.registry.service import RegistryService
     from falaj.tracking.run import ActiveRun
@@ -44,7 +48,15 @@ if TYPE_CHECKING:  # capability services are imported on first use, not with the
 __all__ = ["Workspace"]
 
 _MARKER = "falaj.toml"
-_INIT_KEYS = ("db_url", "artifact_uri", "region", "log_format")
+_INIT_KEYS = (
+    "db_url",
+    "artifact_uri",
+    "region",
+    "log_format",
+    "encryption",
+    "signing_mode",
+    "residency_policy",
+)
 
 
 class Workspace:
@@ -98,6 +110,7 @@ class Workspace:
             resolved = Settings.load(home=home, **settings)
         ws = cls._connect(resolved, principal, auto_upgrade=True)
         try:
+            ws.model_signing  # noqa: B018  # the signing key is created with the workspace
             ws._record_creation()
         except BaseException:
             ws.close()
@@ -163,7 +176,9 @@ class Workspace:
                 raise NotFoundError(
                     f"no Falaj workspace in {settings.home} (create one with `falaj init`)"
                 )
-            objects = ObjectStore(settings.artifacts_url)
+            # the same ledger key and artifact encryption as an in-process workspace
+            open_chain(store, settings.home)
+            objects = _object_store(settings)
             return cls(settings, store, objects, None, authorizer(store))
         except BaseException:
             store.close()
@@ -193,7 +208,8 @@ class Workspace:
             sqlite_synchronous=settings.sqlite_synchronous,
         )
         try:
-            objects = ObjectStore(settings.artifacts_url)
+            open_chain(store, settings.home)
+            objects = _object_store(settings)
         except BaseException:
             store.close()
             raise
@@ -293,6 +309,13 @@ class Workspace:
         return ArtifactService(self._context, self._objects)
 
     @cached_property
+    def keys(self) -> KeyService:
+        """Master keys of encryption at rest: list, rotate, shred (``falaj.artifacts.keys``)."""
+        from falaj.artifacts.keys import KeyService
+
+        return KeyService(self._context, self._objects)
+
+    @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self._context)
 
@@ -338,8 +361,20 @@ class Workspace:
             lineage=self.lineage,
             tracking=lambda: self.tracking,
             datasets=lambda: self.datasets,
+            signing=self.model_signing,
         )
         return RegistryService(self._context, links)
+
+    @cached_property
+    def model_signing(self) -> ModelSigning:
+        """The workspace's model signer (``keys/signing.key``), the keys it trusts (its own and
+        ``keys/trusted/*.pem``) and its ``signing_mode`` (``falaj.governance.signing``)."""
+        from falaj.governance.model_signing import ModelSigning
+        from falaj.governance.signing import Ed25519FileSigner, TrustedKeys
+
+        signer = Ed25519FileSigner.for_home(self.home)
+        trusted = TrustedKeys.for_home(self.home, own=signer)
+        return ModelSigning(signer, trusted, self._settings.signing_mode)
 
     @cached_property
     def datasets(self) -> DatasetService:
@@ -361,6 +396,133 @@ class Workspace:
         from falaj.training.service import TrainingService
 
         return TrainingService(self._context, self, self._reopener)
+
+    # -- residency (issue 16) -------------------------------------------------------------------
+    def model_classifications(self, name: str, version: int) -> dict[str, list[str]]:
+        """The data classifications a model version carries: every label of every dataset
+        version upstream of it in lineage (label -> the dataset versions that carry it)."""
+        from falaj.governance.residency import labels_of
+        from falaj.lineage.graph import Node
+
+        carried: dict[str, set[str]] = {}
+        for edge in self.lineage.upstream(Node("model_version", f"{name}/{version}")):
+            if edge.source.kind != "dataset_version":
+                continue
+            dataset = self.datasets.get(edge.source.id)
+            for label in labels_of(dataset.classifications):
+                carried.setdefault(label, set()).add(dataset.id)
+        return {label: sorted(ids) for label, ids in sorted(carried.items())}
+
+    def check_deployment_residency(self, name: str, version: int, region: str) -> None:
+        """The deployment hook: refuse (and audit) placing model ``name`` ``version`` in
+        ``region`` when the data it was trained on may not live there. Serving calls it (or
+        ``Service.check_residency`` with :meth:`model_classifications`) before it deploys."""
+        labels = self.model_classifications(name, version)
+        self.registry.check_residency(
+            "model.load",
+            "model_version",
+            f"{name}/{version}",
+            classifications=labels,
+            region=region,
+            what=f"deploy model {name}/{version} to region {region!r}",
+        )
+
+    # -- compliance (issue 16) ------------------------------------------------------------------
+    @cached_property
+    def compliance(self) -> ComplianceService:
+        """Builds the compliance report (see :meth:`compliance_report`)."""
+        from falaj.governance.compliance import ComplianceService
+
+        return ComplianceService(self._context)
+
+    def compliance_report(self) -> ComplianceReport:
+        """Where every dataset and model lives, encryption, signatures, the audit chain, transport
+        encryption and residency violations (authorized as ``compliance.report``)."""
+        return self.compliance.report(self._compliance_facts)
+
+    def _compliance_facts(self) -> dict[str, Any]:
+        import os
+
+        from falaj.artifacts.encryption import EncryptedObjectStore
+        from falaj.governance.compliance import DataFact, ModelFact, transport_facts
+        from falaj.governance.residency import labels_of
+
+        policy = self.registry.residency()
+        objects = self._objects
+        encrypted = isinstance(objects, EncryptedObjectStore)
+
+        def at_rest(digest: str) -> tuple[bool | None, str | None]:
+            if not objects.exists(digest):
+                return None, None
+            if not isinstance(objects, EncryptedObjectStore):
+                return False, None
+            key_id = objects.key_id_of(digest)
+            if key_id is not None:
+                return True, key_id
+            return (None, None) if objects.is_encrypted_object(digest) else (False, None)
+
+        datasets = []
+        for dv in self.datasets.latest_versions():
+            for v in self.datasets.versions(dv.name):
+                labels = sorted(labels_of(v.classifications))
+                enc, key_id = at_rest(v.artifact_digest)
+                bad = [
+                    f"{c} may not live in {v.region} (allowed: {list(policy.rules[c].regions)})"
+                    for c in policy.violations(labels, v.region)
+                ]
+                datasets.append(DataFact(v.id, v.region, labels, enc, key_id, bad))
+        models = []
+        for model in self.registry.list_models():
+            for mv in self.registry.list_versions(model.name):
+                check = self.registry.verify_signature(mv.name, mv.version)
+                carried = self.model_classifications(mv.name, mv.version)
+                region = self.artifacts.info(mv.artifact_digest).region
+                enc, _ = at_rest(mv.artifact_digest)
+                bad = [
+                    f"carries {c} data, which may not live in {region}"
+                    for c in policy.violations(carried, region)
+                ]
+                if check.status != "valid":
+                    bad.append(f"signature {check.status}: {check.detail}")
+                models.append(
+                    ModelFact(
+                        mv.ref,
+                        mv.status,
+                        region,
+                        check.status,
+                        check.detail,
+                        check.key_id,
+                        enc,
+                        sorted(carried),
+                        bad,
+                    )
+                )
+        chain = self.audit.verify()
+        first = chain.first_bad
+        keys = self.keys.list() if encrypted else []
+        return {
+            "workspace_id": self.id,
+            "region": self._settings.region,
+            "residency_policy": policy.as_dict(),
+            "signing_mode": self._settings.signing_mode,
+            "encryption": {
+                "enabled": encrypted,
+                "current_key": next((k.key_id for k in keys if k.current), None),
+                "master_keys": len(keys),
+                "destroyed_keys": sum(1 for k in keys if k.destroyed),
+            },
+            "audit": {
+                "ok": chain.ok,
+                "checked": chain.checked,
+                "genesis_seq": chain.genesis_seq,
+                "head_seq": chain.head_seq,
+                "first_bad_seq": first.seq if first else None,
+                "problem": first.problem if first else None,
+            },
+            "datasets": datasets,
+            "models": models,
+            "transport": transport_facts(self._settings, os.environ),
+        }
 
     def _reopener(self, principal: Principal) -> Callable[[], Workspace]:
         """A picklable callable that opens this workspace again, acting as ``principal`` (for
@@ -391,6 +553,19 @@ class Workspace:
             f"Workspace(home={str(self.home)!r}, db={self._store.url!r}, "
             f"principal={self._principal})"
         )
+
+
+def _object_store(settings: Settings) -> ObjectStore:
+    """The artifact store: envelope-encrypted when ``encryption = true`` (master keys in
+    ``<home>/keys/master``)."""
+    if not settings.encryption:
+        return ObjectStore(settings.artifacts_url)
+    from falaj.artifacts.encryption import EncryptedObjectStore
+    from falaj.governance.kms import FileKeyProvider
+
+    keys = FileKeyProvider.for_home(settings.home)
+    keys.current_key_id()  # the first master key is created with the workspace
+    return EncryptedObjectStore(settings.artifacts_url, keys=keys)
 
 
 class _ActingAs:

@@ -41,21 +41,35 @@ def s3_options(endpoint: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(params=["file", "memory", "s3"])
+@pytest.fixture(
+    params=["file", "memory", "s3", "file-encrypted", "memory-encrypted", "s3-encrypted"]
+)
 def object_store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
-    if request.param == "file":
-        return ObjectStore((tmp_path / "objects").as_uri())
-    if request.param == "memory":
-        return ObjectStore(f"memory://falaj-{tmp_path.name}")
-    endpoint = request.getfixturevalue("s3_endpoint")
-    import boto3
+    """Every artifact backend, plaintext and envelope-encrypted: one contract for all."""
+    kind, _, encrypted = str(request.param).partition("-")
+    options: dict[str, Any] = {}
+    if kind == "file":
+        uri = (tmp_path / "objects").as_uri()
+    elif kind == "memory":
+        uri = f"memory://falaj-{tmp_path.name}"
+    else:
+        endpoint = request.getfixturevalue("s3_endpoint")
+        import boto3
 
-    bucket = f"falaj-{tmp_path.name.lower().replace('_', '-')[:40]}"
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    ).create_bucket(Bucket=bucket)
-    return ObjectStore(f"s3://{bucket}/artifacts", **s3_options(endpoint))
+        bucket = f"falaj-{tmp_path.name.lower().replace('_', '-')[:40]}"
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        ).create_bucket(Bucket=bucket)
+        uri = f"s3://{bucket}/artifacts"
+        options = s3_options(endpoint)
+    if encrypted:
+        from falaj.artifacts.encryption import EncryptedObjectStore
+        from falaj.governance.kms import FileKeyProvider
+
+        keys = FileKeyProvider(tmp_path / "master-keys")
+        return EncryptedObjectStore(uri, keys=keys, **options)
+    return ObjectStore(uri, **options)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Seed:
     logged_uri: str
     experiment: str
     token_id: str = ""
+    shred_digest: str = ""
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -64,7 +66,9 @@ def seed(
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         db_url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     admin = Principal("admin", roles=frozenset({"admin"}))
-    ws = Workspace.init(home / "ws", principal=admin, db_url=db_url, region="ae-dubai-1")
+    ws = Workspace.init(
+        home / "ws", principal=admin, db_url=db_url, region="ae-dubai-1", encryption=True
+    )
     frame, target = training_frame()
     ws.datasets.register("credit", frame.assign(target=target))
     ws.datasets.register("credit", frame.assign(target=target).head(6))
@@ -84,6 +88,9 @@ def seed(
     ws.tracking.flush()
     ws.identity.create_user("seed-user", role="viewer")
     token, _ = ws.identity.create_token("seed-user")
+    shred_digest = ws.artifacts.put_bytes(b"to be erased").digest  # the key.shred case's
+    with ws.store.transaction() as conn:  # version 5 as if registered before signing was on
+        conn.execute(sa.text("DELETE FROM model_signatures WHERE version = 5"))
     yield Seed(
         home / "ws",
         db_url,
@@ -93,6 +100,7 @@ def seed(
         f"runs:/{logged.run_id}/model",
         "credit",
         token.id,
+        shred_digest,
     )
     with contextlib.suppress(RunNotActiveError):  # the end_run case ended it from outside
         open_run.end()
@@ -177,6 +185,28 @@ RAW: list[tuple[Any, ...]] = [
     ),
     ("audit.list", (Action.AUDIT_READ,), lambda w, s: w.audit.list()),
     ("audit.count", (Action.AUDIT_READ,), lambda w, s: w.audit.count()),
+    # -- trust (issue 16) --
+    ("audit.verify", (Action.AUDIT_VERIFY,), lambda w, s: w.audit.verify()),
+    ("audit.export", (Action.AUDIT_EXPORT,), lambda w, s: w.audit.export(io.StringIO())),
+    ("audit.checkpoint", (Action.AUDIT_CHECKPOINT,), lambda w, s: w.audit.checkpoint()),
+    ("keys.list", (Action.KEY_READ,), lambda w, s: w.keys.list()),
+    ("keys.rotate", (Action.KEY_ROTATE,), lambda w, s: w.keys.rotate()),
+    ("keys.shred", (Action.KEY_SHRED,), lambda w, s: w.keys.shred(s.shred_digest)),
+    (
+        "registry.verify_signature",
+        (Action.MODEL_VERIFY,),
+        lambda w, s: w.registry.verify_signature(MODEL, 2),
+    ),
+    ("registry.sign_version", (Action.MODEL_SIGN,), lambda w, s: w.registry.sign_version(MODEL, 5)),
+    ("compliance.report", (Action.COMPLIANCE_REPORT,), lambda w, s: w.compliance_report()),
+    (
+        "datasets.export",
+        (Action.DATASET_EXPORT,),
+        lambda w, s: w.datasets.export(
+            "credit", s.home / "exports" / f"{uuid.uuid4().hex}.parquet", region="ae-dubai-1"
+        ),
+    ),
+    # -- end trust --
     (
         "tracking.create_experiment",
         (Action.EXPERIMENT_CREATE,),

@@ -47,9 +47,28 @@ def test_malformed_digest_is_refused(object_store: ObjectStore) -> None:
         object_store.read_bytes("not-a-digest")
 
 
+def _stored(store: ObjectStore, digest: str) -> bytes:
+    """The bytes at rest (ciphertext on an encrypted store)."""
+    with store._fs.open(store.path_of(digest), "rb") as fh:
+        return bytes(fh.read())
+
+
 def _overwrite(store: ObjectStore, digest: str, data: bytes) -> None:
     with store._fs.open(store.path_of(digest), "wb") as fh:
         fh.write(data)
+
+
+def _flip(store: ObjectStore, digest: str, position: int) -> None:
+    """Flip one bit of the bytes at rest."""
+    damaged = bytearray(_stored(store, digest))
+    damaged[position] ^= 0x01
+    _overwrite(store, digest, bytes(damaged))
+
+
+def _cut(store: ObjectStore, digest: str) -> None:
+    """Keep the first half of the bytes at rest."""
+    stored = _stored(store, digest)
+    _overwrite(store, digest, stored[: len(stored) // 2])
 
 
 def test_bit_flip_is_detected_and_no_bytes_are_returned(
@@ -57,9 +76,7 @@ def test_bit_flip_is_detected_and_no_bytes_are_returned(
 ) -> None:
     payload = bytes(range(256)) * 100
     written = object_store.write_bytes(payload)
-    damaged = bytearray(payload)
-    damaged[1234] ^= 0x01
-    _overwrite(object_store, written.digest, bytes(damaged))
+    _flip(object_store, written.digest, 1234)
     with pytest.raises(IntegrityError, match="damaged"):
         object_store.read_bytes(written.digest, expected_size=written.size)
     dest = tmp_path / "out.bin"
@@ -72,7 +89,7 @@ def test_bit_flip_is_detected_and_no_bytes_are_returned(
 def test_truncation_is_detected(object_store: ObjectStore) -> None:
     payload = b"x" * 10_000
     written = object_store.write_bytes(payload)
-    _overwrite(object_store, written.digest, payload[:5000])
+    _cut(object_store, written.digest)
     with pytest.raises(IntegrityError, match="truncated"):
         object_store.read_bytes(written.digest, expected_size=written.size)
     with pytest.raises(IntegrityError):
@@ -81,7 +98,7 @@ def test_truncation_is_detected(object_store: ObjectStore) -> None:
 
 def test_streaming_reader_raises_before_reporting_end(object_store: ObjectStore) -> None:
     written = object_store.write_bytes(b"y" * 1000)
-    _overwrite(object_store, written.digest, b"z" * 1000)
+    _flip(object_store, written.digest, -1)
     with object_store.open(written.digest) as fh, pytest.raises(IntegrityError):
         while fh.read(100):
             pass
@@ -110,10 +127,19 @@ class _Generated(io.RawIOBase):
         return n
 
 
-def test_large_objects_stream_in_bounded_memory(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plaintext", "encrypted"])
+def test_large_objects_stream_in_bounded_memory(tmp_path: Path, encrypted: bool) -> None:
     import tracemalloc
 
-    store = ObjectStore((tmp_path / "big").as_uri())
+    from falaj.artifacts.encryption import EncryptedObjectStore
+    from falaj.governance.kms import FileKeyProvider
+
+    uri = (tmp_path / "big").as_uri()
+    store = (
+        EncryptedObjectStore(uri, keys=FileKeyProvider(tmp_path / "keys"))
+        if encrypted
+        else ObjectStore(uri)
+    )
     size = 96 * 1024 * 1024
     source = _Generated(size)
     tracemalloc.start()

@@ -61,8 +61,19 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "intern tries to promote -> 403",
         "mlops promotes through the gates (model.promote) -> 200",
         "intern model.promote on model_version:credit-risk-api/1 -> denied (request demo-intern)",
+        # issue 16: trust and compliance, with encryption and signing on
+        "audit verify: chain intact=True",
+        "exits 8 naming seq",
+        "its content does not match its MAC",
+        ": valid (signed by trusted key ed25519:",
+        "of AES-256-GCM ciphertext (plaintext visible: False)",
+        "data keys re-wrapped, no data re-encrypted",
+        "export german_credit@1 to us-east-1: refused",
+        "0 finding(s)",
     ):
         assert shown in out, shown
+    compliance = (tmp_path / "demo" / "reports" / "compliance.html").read_text()
+    assert "credit-risk/2" in compliance and "<script" not in compliance
     card = (tmp_path / "demo" / "reports" / "credit-risk-v2-model_card.html").read_text()
     assert "bob (risk-approver)" in card and "none yet" not in card
     dag = (tmp_path / "demo" / "ops" / "exports" / "falaj_nightly.py").read_text()

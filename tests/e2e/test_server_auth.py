@@ -120,6 +120,8 @@ def test_forbidden_request_is_audited_as_denied_with_its_request_id(served: Serv
         assert [(e["action"], e["resource_id"], e["request_id"]) for e in events] == [
             ("experiment.create", "not-yours", "req-vera-1")
         ]
+        # where from (AU-3): the client's address, not the server's host name
+        assert events[0]["source"] == "127.0.0.1"
         assert admin.get("/experiments/not-yours").status_code == 404  # nothing was created
 
 

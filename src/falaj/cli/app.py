@@ -51,7 +51,8 @@ class Lazy:
 
 
 #: Every top-level command in lifecycle order: foundation, data, tracking, registry and gates,
-#: pipelines, training, demo. ``step`` is for orchestrators, so it is hidden from ``--help``.
+#: pipelines, training, trust (keys, compliance), demo. ``step`` is for orchestrators, so it is
+#: hidden from ``--help``.
 COMMANDS: dict[str, Lazy] = {
     "init": Lazy("workspace_cmds", "init"),
     "info": Lazy("workspace_cmds", "info"),
@@ -75,6 +76,8 @@ COMMANDS: dict[str, Lazy] = {
     "tokens": Lazy("identity", "tokens_app"),
     "login": Lazy("identity", "login"),
     "logout": Lazy("identity", "logout"),
+    "keys": Lazy("trust", "keys_app"),
+    "compliance": Lazy("trust", "compliance_app"),
     "demo": Lazy("demo", "demo"),
     # -- web UI (issue 18) --
     "ui": Lazy("ui", "ui"),

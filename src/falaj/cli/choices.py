@@ -13,6 +13,7 @@ __all__ = [
     "Outcome",
     "Policy",
     "RunStatus",
+    "SigningMode",
     "Task",
 ]
 
@@ -76,3 +77,11 @@ class EndStatus(StrEnum):
 
     KILLED = "KILLED"
     FAILED = "FAILED"
+
+
+class SigningMode(StrEnum):
+    """How model signatures are judged on load."""
+
+    enforce = "enforce"
+    warn = "warn"
+    off = "off"

@@ -408,3 +408,19 @@ def anomalies(
 
 # The spelling of the previous release, hidden, kept for one release.
 app.command("versions", hidden=True, help="Old spelling of 'data list'.")(versions)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name."),
+    dest: Path = typer.Argument(..., help="Parquet file to write."),
+    region: str = typer.Option(
+        ..., help="Region the destination lies in (checked against the residency policy)."
+    ),
+    version: int | None = typer.Option(None, help="Version to export (default: the latest)."),
+) -> None:
+    """Copy a version's data out of the workspace, refused (exit 8) where residency forbids."""
+    with open_workspace(ctx) as ws:
+        path = ws.datasets.export(name, dest, region=region, version=version)
+    console.print(f"exported to {path} (region {region})")

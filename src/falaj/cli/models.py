@@ -307,3 +307,33 @@ def alias_at(
 
 # The spelling of the previous release, hidden, kept for one release.
 app.command("versions", hidden=True, help="Old spelling of list-versions.")(versions)
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    name: str = _NAME,
+    version: str = typer.Argument(..., help="Version number, alias (champion) or 'latest'."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Verify a version's signature and every file of it: exit 0 valid, 8 not."""
+    with open_workspace(ctx) as ws:
+        check = ws.registry.verify_signature(name, int(version) if version.isdigit() else version)
+    if as_json:
+        print_json(check.as_dict())
+    elif check.ok:
+        console.print(f"[green]signature valid[/]: {escape(check.detail)}")
+    else:
+        from falaj.cli.common import err_console
+
+        err_console.print(f"[red]signature {check.status}[/]: {escape(check.detail)}")
+    if not check.ok:
+        raise typer.Exit(8)
+
+
+@app.command("sign")
+def sign(ctx: typer.Context, name: str = _NAME, version: int = _VERSION) -> None:
+    """Sign a version registered before signing was on (a signed version is never re-signed)."""
+    with open_workspace(ctx) as ws:
+        key_id = ws.registry.sign_version(name, version)
+    console.print(f"model {escape(name)} version {version} signed with {key_id}")

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from falaj.cli.choices import SigningMode
 from falaj.cli.common import console, open_workspace, print_json, state
 from falaj.redact import redact
 
@@ -20,8 +21,15 @@ def init(
     region: str | None = typer.Option(None, help="Data-residency region, e.g. ae-dubai-1."),
     db_url: str | None = typer.Option(None, help="Metadata DB URL (default: SQLite in PATH)."),
     artifact_uri: str | None = typer.Option(None, help="Artifact store URI (default: PATH)."),
+    encrypt: bool = typer.Option(
+        False, "--encrypt", help="Encrypt artifacts at rest (envelope encryption, AES-256-GCM)."
+    ),
+    signing_mode: SigningMode | None = typer.Option(
+        None, help="Model signatures on load: enforce, warn (default) or off."
+    ),
 ) -> None:
-    """Create a workspace: falaj.toml, the metadata DB (migrated) and the artifact folder."""
+    """Create a workspace: falaj.toml, the metadata DB (migrated), the artifact folder and its
+    keys (audit chain, model signing; master key when encrypting)."""
     from falaj.config import Settings
     from falaj.workspace import Workspace
 
@@ -30,7 +38,13 @@ def init(
         path = st.home if st.home is not None else Settings.load().home
     options: dict[str, Any] = {
         k: v
-        for k, v in {"region": region, "db_url": db_url, "artifact_uri": artifact_uri}.items()
+        for k, v in {
+            "region": region,
+            "db_url": db_url,
+            "artifact_uri": artifact_uri,
+            "encryption": True if encrypt else None,
+            "signing_mode": signing_mode.value if signing_mode else None,
+        }.items()
         if v is not None
     }
     with Workspace.init(path, **options) as ws:
@@ -38,6 +52,10 @@ def init(
         console.print(f"  metadata  {ws.store.url}")
         console.print(f"  artifacts {redact(ws.settings.artifacts_url)}")
         console.print(f"  region    {ws.settings.region}")
+        console.print(
+            f"  trust     audit chain on, signing {ws.settings.signing_mode}, encryption "
+            + ("on" if ws.settings.encryption else "off")
+        )
 
 
 def info(

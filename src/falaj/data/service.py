@@ -28,6 +28,7 @@ from falaj.errors import InvalidInputError
 from falaj.governance.audit import Actor
 from falaj.governance.authorization import Action
 from falaj.governance.context import machinery
+from falaj.governance.residency import labels_of
 from falaj.governance.service import Service, ServiceContext
 from falaj.lineage.graph import Node, record_edge
 from falaj.store.dml import insert_ignore
@@ -115,6 +116,15 @@ class DatasetService(Service):
                 _warn(notes)
                 return self._record_duplicate(existing, actor)
             labels = self._inherited_classifications(name, parent, given, columns)
+            # data and its metadata live in this workspace's region: refused before storing
+            self.check_residency(
+                Action.DATASET_REGISTER,
+                "dataset",
+                name,
+                classifications=labels_of(labels),
+                region=self.context.region,
+                what=f"register dataset {name}",
+            )
             previous = self._latest(name)
             if previous is not None:
                 changes = type_changes(previous.id, previous.schema, result.schema, result.path)
@@ -344,6 +354,43 @@ class DatasetService(Service):
         with machinery(), self._artifacts.local_path(meta.artifact_digest) as path:
             table = pq.read_table(path, memory_map=False)
         return table
+
+    def export(
+        self, name: str, dest: str | Path, *, region: str, version: int | None = None
+    ) -> Path:
+        """Copy the version's Parquet file to ``dest``, which lies in ``region``.
+
+        Refused (:class:`~falaj.governance.errors.ResidencyViolationError`, audited) when the
+        version's classifications may not live in ``region``; audited as ``dataset.export``.
+        """
+        check_name(name)
+        if not isinstance(region, str) or not region.strip():
+            raise InvalidInputError(
+                f"region {region!r} is invalid: expected the destination's region"
+            )
+        actor = self.authorize(Action.DATASET_EXPORT, "dataset", name)
+        with machinery():
+            meta = self.get(name, version)
+        self.check_residency(
+            Action.DATASET_EXPORT,
+            "dataset_version",
+            meta.id,
+            classifications=labels_of(meta.classifications),
+            region=region,
+            what=f"export dataset {meta.id}",
+        )
+        with machinery():
+            path = self._artifacts.get_file(meta.artifact_digest, dest)
+        with self.mutation(
+            Action.DATASET_EXPORT,
+            "dataset_version",
+            meta.id,
+            details={"region": region, "dest": str(path), "digest": meta.artifact_digest},
+            actor=actor,
+            authorized=True,
+        ):
+            pass
+        return path
 
     def load(self, name: str, version: int | None = None) -> pd.DataFrame:
         """The version's rows as a pandas DataFrame (bytes verified against their digest)."""

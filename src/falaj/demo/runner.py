@@ -52,13 +52,22 @@ def run_demo(
         raise_if_not_demo(root)
     root.mkdir(parents=True, exist_ok=True)
     out.print(Rule("[bold]Falaj demo: raw data to a governed model[/]"))
-    out.print(f"workspace: {root / 'workspace'}  (embedded: SQLite + local folder)")
+    out.print(
+        f"workspace: {root / 'workspace'}  (embedded: SQLite + local folder; artifacts "
+        "encrypted, models signed)"
+    )
     started = time.perf_counter()
     try:
         # The lifecycle runs as the team's CI service account (you, the OS user, stay the
         # authenticated identity recorded beside it), so a human can approve its model later.
+        # Trust features on: artifacts encrypted at rest, models refused unless signed.
         with Workspace.init(
-            root / "workspace", region="ae-dubai-1", exist_ok=True, principal=CI_PRINCIPAL
+            root / "workspace",
+            region="ae-dubai-1",
+            exist_ok=True,
+            principal=CI_PRINCIPAL,
+            encryption=True,
+            signing_mode="enforce",
         ) as ws:
             ctx = DemoContext(ws=ws, console=out, workdir=root)
             for number, stage in enumerate(STAGES, start=1):

@@ -1,5 +1,6 @@
-"""Governance: principals, the request scope, the authorization seam, the audit ledger and the
-service seam."""
+"""Governance: principals, the request scope, the authorization seam, the audit ledger (chained,
+tamper-evident) and the service seam; model signing, key management, residency and the
+compliance report (issue 16, see docs/trust.md)."""
 
 from falaj.governance.audit import Actor, AuditEvent, record_event
 from falaj.governance.audit_log import AuditLog
@@ -14,6 +15,7 @@ from falaj.governance.authorization import (
     Resource,
     RoleBindingAuthorizer,
 )
+from falaj.governance.compliance import ComplianceReport
 from falaj.governance.context import (
     Scope,
     current_principal,
@@ -22,8 +24,13 @@ from falaj.governance.context import (
     machinery,
     request_scope,
 )
+from falaj.governance.errors import ResidencyViolationError, SignatureError, TamperedError
+from falaj.governance.kms import FileKeyProvider, KeyProvider
+from falaj.governance.ledger import AuditKey, ChainProblem, ChainReport, Checkpoint
 from falaj.governance.principal import Principal
+from falaj.governance.residency import ResidencyPolicy
 from falaj.governance.service import Mutation, Service, ServiceContext
+from falaj.governance.signing import Ed25519FileSigner, SignatureCheck, Signer, TrustedKeys
 
 __all__ = [
     "BUILTIN_ROLES",
@@ -31,18 +38,33 @@ __all__ = [
     "Actor",
     "AllowAll",
     "AuditEvent",
+    "AuditKey",
     "AuditLog",
     "Authorizer",
     "Binding",
+    "ChainProblem",
+    "ChainReport",
+    "Checkpoint",
+    "ComplianceReport",
     "DenyAll",
+    "Ed25519FileSigner",
+    "FileKeyProvider",
+    "KeyProvider",
     "LocalOwnerPolicy",
     "Mutation",
     "Principal",
+    "ResidencyPolicy",
+    "ResidencyViolationError",
     "Resource",
     "RoleBindingAuthorizer",
     "Scope",
     "Service",
     "ServiceContext",
+    "SignatureCheck",
+    "SignatureError",
+    "Signer",
+    "TamperedError",
+    "TrustedKeys",
     "current_principal",
     "current_request_id",
     "current_scope",

@@ -105,6 +105,18 @@ class Action(StrEnum):
     TOKEN_CREATE = "token.create"
     TOKEN_READ = "token.read"
     TOKEN_REVOKE = "token.revoke"
+    # -- trust (issue 16): audit chain, signed models, keys, residency, compliance ------------
+    AUDIT_VERIFY = "audit.verify"
+    AUDIT_EXPORT = "audit.export"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    MODEL_SIGN = "model.sign"
+    MODEL_VERIFY = "model.verify"
+    KEY_ROTATE = "key.rotate"
+    KEY_SHRED = "key.shred"
+    KEY_READ = "key.read"
+    DATASET_EXPORT = "dataset.export"
+    COMPLIANCE_REPORT = "compliance.report"
+    # -- end trust ----------------------------------------------------------------------------
 
     @classmethod
     def parse(cls, value: str | Action) -> Action:
@@ -259,13 +271,31 @@ _ENGINEER = _actions(
     ]
 )
 
+# -- trust (issue 16) -------------------------------------------------------------------------
+#: auditors verify, export and checkpoint the ledger, verify signatures, report compliance
+_AUDITOR_TRUST = _actions(
+    [
+        Action.AUDIT_VERIFY,
+        Action.AUDIT_EXPORT,
+        Action.AUDIT_CHECKPOINT,
+        Action.MODEL_VERIFY,
+        Action.COMPLIANCE_REPORT,
+        Action.KEY_READ,
+    ]
+)
+#: data scientists export datasets (residency-checked)
+_SCIENTIST_TRUST = _actions([Action.DATASET_EXPORT])
+#: engineers sign (legacy, unsigned) versions and verify them; key management stays with admin
+_ENGINEER_TRUST = _SCIENTIST_TRUST | {Action.MODEL_SIGN, Action.MODEL_VERIFY}
+# -- end trust --------------------------------------------------------------------------------
+
 #: The built-in roles and the exact actions each grants.
 BUILTIN_ROLES: Mapping[str, frozenset[Action]] = {
     "viewer": _READ,
-    "data-scientist": _READ | _TRACK,
-    "ml-engineer": _READ | _TRACK | _ENGINEER,
+    "data-scientist": _READ | _TRACK | _SCIENTIST_TRUST,
+    "ml-engineer": _READ | _TRACK | _ENGINEER | _ENGINEER_TRUST,
     "approver": _READ | {Action.MODEL_APPROVE},
-    "auditor": _READ | {Action.AUDIT_READ, Action.ARTIFACT_VERIFY},
+    "auditor": _READ | {Action.AUDIT_READ, Action.ARTIFACT_VERIFY} | _AUDITOR_TRUST,
     "admin": frozenset(Action),
 }
 

@@ -47,6 +47,8 @@ class Scope:
     principal: Principal | None
     authenticated: Principal | None
     request_id: str
+    #: where the request came from (a client address), recorded in every audit event it makes
+    source: str | None = None
 
     @property
     def impersonating(self) -> bool:
@@ -96,11 +98,14 @@ def request_scope(
     *,
     principal: Principal | None = None,
     authenticated: Principal | None = None,
+    source: str | None = None,
 ) -> Iterator[str]:
     """Run a block as ``principal`` under one request id; yields the request id.
 
     Without ``principal`` the enclosing scope's principal (or the workspace default) stays in
     force and only the request id changes. ``authenticated`` defaults to ``principal``.
+    ``source`` is where the request came from (the server passes the client's address); the
+    audit trail records it (default: the enclosing scope's, else this host).
     """
     if request_id is not None and (not isinstance(request_id, str) or not request_id.strip()):
         raise InvalidInputError(f"request_id {request_id!r} is invalid: expected non-empty text")
@@ -110,7 +115,9 @@ def request_scope(
     rid = (request_id or uuid.uuid4().hex)[:64]
     if principal is None and outer is not None:
         principal, authenticated = outer.principal, authenticated or outer.authenticated
-    token = _scope.set(Scope(principal, authenticated or principal, rid))
+    if source is None and outer is not None:
+        source = outer.source
+    token = _scope.set(Scope(principal, authenticated or principal, rid, source))
     try:
         yield rid
     finally:

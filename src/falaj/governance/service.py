@@ -23,7 +23,7 @@ instance, so one set of services serves every principal.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +35,9 @@ from falaj.errors import PermissionDeniedError
 from falaj.governance.audit import Actor, Outcome, record_event
 from falaj.governance.authorization import Action, Authorizer, Resource
 from falaj.governance.context import current_scope, within_machinery
+from falaj.governance.errors import ResidencyViolationError
 from falaj.governance.principal import Principal
+from falaj.governance.residency import ResidencyPolicy
 from falaj.store.metadata_store import MetadataStore
 
 __all__ = ["Mutation", "Service", "ServiceContext"]
@@ -193,6 +195,41 @@ class Service:
             action, resource_type, resource_id, details=details, authorized=authorized
         ):
             pass
+
+    # -- residency -----------------------------------------------------------------------------
+    def residency(self) -> ResidencyPolicy:
+        """The residency policy: ``residency_policy``, else ``<home>/residency.toml``."""
+        settings = self._ctx.settings
+        return ResidencyPolicy.for_workspace(settings.home, settings.residency_policy)
+
+    def check_residency(
+        self,
+        action: Action | str,
+        resource_type: str,
+        resource_id: str,
+        *,
+        classifications: Iterable[str],
+        region: str,
+        what: str,
+    ) -> None:
+        """Refuse placing data with ``classifications`` in ``region``: a ``denied`` audit event
+        for ``action`` names the rule, then :class:`ResidencyViolationError` is raised."""
+        labels = sorted(set(classifications))
+        policy = self.residency()
+        try:
+            policy.check(labels, region, what)
+        except ResidencyViolationError as exc:
+            details = {"region": region, "classifications": labels, "policy": policy.source}
+            self._record_outcome(
+                Action.parse(action),
+                resource_type,
+                resource_id,
+                "denied",
+                details,
+                exc,
+                self._ctx.actor(),
+            )
+            raise
 
     def _record_outcome(
         self,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from falaj.artifacts.service import ArtifactService
+from falaj.governance.model_signing import ModelSigning
 from falaj.lineage.graph import LineageService
 
 if TYPE_CHECKING:
@@ -63,3 +64,5 @@ class RegistryLinks:
     lineage: LineageService
     tracking: Callable[[], TrackingAPI]
     datasets: Callable[[], DatasetStatusAPI | None]
+    #: signs versions on registration and checks them before loading (None: no signing)
+    signing: ModelSigning | None = None

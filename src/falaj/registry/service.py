@@ -19,6 +19,7 @@ from falaj.governance.context import machinery
 from falaj.governance.service import Service, ServiceContext
 from falaj.lineage.graph import Node, record_edge
 from falaj.registry import queries as q
+from falaj.registry import signatures
 from falaj.registry.errors import VersionStateError
 from falaj.registry.evidence import check_evidence
 from falaj.registry.links import LoggedModelLike, RegistryLinks
@@ -46,6 +47,7 @@ from falaj.store.dml import insert_ignore
 from falaj.store.schema import new_id, utcnow
 
 if TYPE_CHECKING:
+    from falaj.governance.signing import SignatureCheck
     from falaj.registry.gates import GateReport
     from falaj.registry.policy import Policy
 
@@ -81,6 +83,7 @@ class RegistryService(Service):
         with machinery():
             logged = self._resolve_logged_model(model)
             self._links.artifacts.info(logged.artifact_digest)  # the bytes must be in this store
+        resources = signatures.manifest_for(self, logged.artifact_digest)  # gather, then write
         source_uri = f"runs:/{logged.run_id}/{logged.name}"
         details: dict[str, Any] = {"run_id": logged.run_id, "source": source_uri}
         with self.mutation(
@@ -149,6 +152,15 @@ class RegistryService(Service):
                 "produced",
                 self.principal,
             )
+            if resources is not None and self._links.signing is not None:
+                m.details["signature_key"] = self._links.signing.sign(
+                    m.conn,
+                    name=name,
+                    version=version,
+                    archive_digest=logged.artifact_digest,
+                    resources=resources,
+                    signed_by=self.principal.name,
+                )
             m.resource_id = f"{name}/{version}"
             m.details.update(
                 version=version,
@@ -231,13 +243,26 @@ class RegistryService(Service):
             return [q.version_from_row(conn, row) for row in conn.execute(query).all()]
 
     def load_model(self, name: str, version_or_alias: int | str, *, trusted: bool = False) -> Any:
-        """Load the version's model through tracking (signature enforced, safe by default)."""
+        """Load the version's model through tracking (input signature enforced, safe by
+        default), after its signature is checked per ``signing_mode`` (refused under
+        ``enforce``, loaded with a loud warning and an audit event under ``warn``)."""
         check_model_name(name)
         self.authorize(Action.MODEL_LOAD, "model", name)
         with machinery():
             mv = self.get_version(name, version_or_alias)
             q.require_status(mv, "load", ("READY", "ARCHIVED"))
+            signatures.check_before_load(self, mv)
             return self._links.tracking().load_model(mv.source_uri, trusted=trusted)
+
+    def verify_signature(self, name: str, version_or_alias: int | str) -> SignatureCheck:
+        """Re-verify a version's signature and every file of it (``falaj models verify``)."""
+        check_model_name(name)
+        return signatures.verify_version(self, name, version_or_alias)
+
+    def sign_version(self, name: str, version: int) -> str:
+        """Sign a version registered before signing was on; returns the key id."""
+        check_model_name(name)
+        return signatures.sign_version(self, name, check_version_number(version))
 
     # -- descriptions, tags, status ------------------------------------------------------------
     def set_model_description(self, name: str, description: str | None) -> RegisteredModel:

@@ -48,16 +48,24 @@ class Caller:
     """An authenticated request: its workspace, principal and request id. ``with caller:``
     runs the block in the request scope."""
 
-    def __init__(self, server: ServerState, principal: Principal, request_id: str) -> None:
+    def __init__(
+        self, server: ServerState, principal: Principal, request_id: str, source: str | None = None
+    ) -> None:
         self.server = server
         self.ws = server.workspace
         self.principal = principal
         self.request_id = request_id
+        self.source = source
         self._stack = ExitStack()
 
     def __enter__(self) -> Caller:
         self._stack.enter_context(
-            request_scope(self.request_id, principal=self.principal, authenticated=self.principal)
+            request_scope(
+                self.request_id,
+                principal=self.principal,
+                authenticated=self.principal,
+                source=self.source,
+            )
         )
         return self
 
@@ -87,7 +95,7 @@ def authenticate(request: Request) -> Caller:
         raise
     request.scope.setdefault("state", {})["principal"] = str(principal)
     rid = request.scope.get("state", {}).get("request_id") or "unknown"
-    return Caller(server, principal, rid)
+    return Caller(server, principal, rid, source)
 
 
 def _principal(server: ServerState, header: str | None) -> Principal:

@@ -182,13 +182,18 @@ class _UI:
         )
         rid = request.headers.get("x-request-id", "")
         rid = rid if rid.isascii() and rid.replace("-", "").isalnum() and len(rid) <= 64 else ""
-        return await run_in_threadpool(self._run, ctx, fn, rid or None)
+        source = request.client.host if request.client else None
+        return await run_in_threadpool(self._run, ctx, fn, rid or None, source)
 
-    def _run(self, ctx: PageContext, fn: PageFn, request_id: str | None) -> Response:
+    def _run(
+        self, ctx: PageContext, fn: PageFn, request_id: str | None, source: str | None = None
+    ) -> Response:
         status, message = 500, "Something went wrong on the server; the error was logged."
         started = time.perf_counter()
         try:
-            with request_scope(request_id, principal=ctx.principal, authenticated=ctx.principal):
+            with request_scope(
+                request_id, principal=ctx.principal, authenticated=ctx.principal, source=source
+            ):
                 result = fn(ctx)
                 if isinstance(result, Response):
                     return result

@@ -35,6 +35,7 @@ def _stages() -> list[Stage]:
         server,
         tracking,
         training,
+        trust,
         web_ui,
     )
 
@@ -77,6 +78,11 @@ def _stages() -> list[Stage]:
             "The web UI: the version page with its gate report",
             web_ui.run,
             needs=("registry",),
+        ),
+        Stage(
+            "trust",
+            "Tamper-evident ledger, signed models, encryption at rest, residency, compliance",
+            trust.run,
         ),
     ]
 
