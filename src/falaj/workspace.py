@@ -34,6 +34,7 @@ from falaj.store.schema import new_id, utcnow
 
 if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
     from falaj.data.service import DatasetService
+    from falaj.monitoring.service import MonitoringService
     from falaj.pipelines.service import PipelineService
     from falaj.registry.service import RegistryService
     from falaj.tracking.run import ActiveRun
@@ -317,6 +318,24 @@ class Workspace:
 
         return TrainingService(self._context, self, self._reopener)
 
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        """Prediction log, feedback, drift, performance, monitors and alerts
+        (``falaj.monitoring``)."""
+        from falaj.monitoring.ports import MonitoringLinks
+        from falaj.monitoring.service import MonitoringService
+
+        objects = ObjectStore(self._settings.artifacts_url.rstrip("/") + "/prediction-log")
+        links = MonitoringLinks(
+            artifacts=self.artifacts,
+            lineage=self.lineage,
+            objects=objects,
+            registry=lambda: self.registry,
+            datasets=lambda: self.datasets,
+            pipelines=lambda: self.pipelines,
+        )
+        return MonitoringService(self._context, links)
+
     def _reopener(self, principal: Principal) -> Callable[[], Workspace]:
         """A picklable callable that opens this workspace again, acting as ``principal`` (for
         worker processes and Ray tasks)."""
@@ -327,6 +346,8 @@ class Workspace:
         """Flush buffered tracking writes, then release the store (if this workspace owns it)."""
         if "tracking" in self.__dict__:
             self.tracking.flush()
+        if "monitoring" in self.__dict__:
+            self.monitoring.close()
         if self._owns_store:
             self._store.close()
 
