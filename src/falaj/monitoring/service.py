@@ -245,7 +245,6 @@ class MonitoringService(Service):
                             prediction_requests.c.request_id, prediction_requests.c.rows
                         ).where(prediction_requests.c.request_id.in_(chunk))
                     )
-                    .tuples()
                     .all()
                 )
         unknown = [i for i in ids if i not in rows]
@@ -586,7 +585,6 @@ class MonitoringService(Service):
                             prediction_feedback.c.request_id, prediction_feedback.c.label
                         ).where(prediction_feedback.c.request_id.in_(chunk))
                     )
-                    .tuples()
                     .all()
                 )
         return out
