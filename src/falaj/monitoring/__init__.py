@@ -14,15 +14,11 @@ from falaj.monitoring.errors import (
 )
 from falaj.monitoring.masking import MaskingPolicy
 from falaj.monitoring.monitors import Alert, Monitor, MonitorRun, Monitors, RetrainResult
+from falaj.monitoring.outcomes import DriftOutcome, PerformanceOutcome, RetentionReport
 from falaj.monitoring.performance import Performance
 from falaj.monitoring.ports import RequestStats, RequestStatsSource
 from falaj.monitoring.prediction_log import PredictionLog
-from falaj.monitoring.service import (
-    DriftOutcome,
-    MonitoringService,
-    PerformanceOutcome,
-    RetentionReport,
-)
+from falaj.monitoring.service import MonitoringService
 
 __all__ = [
     "Alert",

@@ -15,13 +15,13 @@ import json
 import random
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from falaj.errors import InvalidInputError
+from falaj.errors import InvalidInputError, NotFoundError
 from falaj.governance.authorization import Action
 from falaj.governance.context import machinery, request_scope
 from falaj.governance.service import Service, ServiceContext
@@ -29,6 +29,14 @@ from falaj.lineage.graph import Node
 from falaj.monitoring.drift import DriftConfig, DriftReport, compare
 from falaj.monitoring.errors import NoReferenceError, UnknownRequestError
 from falaj.monitoring.masking import MaskingPolicy
+from falaj.monitoring.outcomes import (
+    DriftOutcome,
+    PerformanceOutcome,
+    RetentionReport,
+    check_feedback,
+    plain,
+    prediction_column,
+)
 from falaj.monitoring.performance import Performance, estimate_accuracy, infer_task, score
 from falaj.monitoring.ports import MonitoringLinks
 from falaj.monitoring.prediction_log import INPUT_PREFIX, OUTPUT_PREFIX, PredictionLog
@@ -50,77 +58,10 @@ if TYPE_CHECKING:
     from falaj.monitoring.monitors import Monitors
     from falaj.registry.models import ModelVersion
 
-__all__ = ["DriftOutcome", "MonitoringService", "PerformanceOutcome", "RetentionReport"]
+__all__ = ["MonitoringService"]
 
 PREDICTION = "__prediction__"
-_PREDICTION_KEYS = ("predict", "prediction", "predictions", "output-0", "label")
 _CHUNK = 500
-
-
-@dataclass(frozen=True)
-class DriftOutcome:
-    """A drift check of one model version over one window, against one reference."""
-
-    model: str
-    version: int
-    reference: str
-    window: Window
-    report: DriftReport
-    result_id: str | None
-
-    @property
-    def drifted(self) -> bool:
-        return self.report.drifted
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            **self.report.as_dict(),
-            "model": self.model,
-            "version": self.version,
-            "reference": self.reference,
-            "window": {
-                "start": self.window.start.isoformat() if self.window.start else None,
-                "end": self.window.end.isoformat(),
-            },
-            "result_id": self.result_id,
-        }
-
-
-@dataclass(frozen=True)
-class PerformanceOutcome:
-    model: str
-    version: int
-    window: Window
-    performance: Performance
-    result_id: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            **self.performance.as_dict(),
-            "model": self.model,
-            "version": self.version,
-            "window": {
-                "start": self.window.start.isoformat() if self.window.start else None,
-                "end": self.window.end.isoformat(),
-            },
-            "result_id": self.result_id,
-        }
-
-
-@dataclass(frozen=True)
-class RetentionReport:
-    cutoff: dt.datetime
-    partitions: int
-    requests: int
-    bytes: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "cutoff": self.cutoff.isoformat(),
-            "partitions": self.partitions,
-            "requests": self.requests,
-            "bytes": self.bytes,
-        }
 
 
 def _window(
@@ -230,7 +171,7 @@ class MonitoringService(Service):
         any time later; a new label replaces an earlier one. Any unknown request id refuses the
         whole call (nothing attached) with :class:`UnknownRequestError` naming them.
         """
-        pairs = _check_feedback(items)
+        pairs = check_feedback(items)
         self.authorize(Action.MONITORING_FEEDBACK, "prediction_log", "*")
         self._flush_logs()  # labels for requests still queued in this process
         labels = dict(pairs)
@@ -244,8 +185,7 @@ class MonitoringService(Service):
                         sa.select(
                             prediction_requests.c.request_id, prediction_requests.c.rows
                         ).where(prediction_requests.c.request_id.in_(chunk))
-                    )
-                    .all()
+                    ).all()
                 )
         unknown = [i for i in ids if i not in rows]
         if unknown:
@@ -397,7 +337,7 @@ class MonitoringService(Service):
         }
         masked = {c for p in parts for c in p.masked}
         outputs = [c for p in parts for c in p.columns if c.startswith(OUTPUT_PREFIX)]
-        pred_col = _prediction_column(outputs, prediction_output)
+        pred_col = prediction_column(outputs, prediction_output)
         with machinery():
             ref_id = reference or self._reference_of(mv)
             sketch = self._sketch(mv, ref_id, sorted(logged - masked), pred_col is not None)
@@ -535,7 +475,7 @@ class MonitoringService(Service):
         window = _window(since, until, now)
         parts = self._partitions(mv.name, mv.version, window)
         outputs = [c for p in parts for c in p.columns if c.startswith(OUTPUT_PREFIX)]
-        pred_col = _prediction_column(outputs, prediction_output)
+        pred_col = prediction_column(outputs, prediction_output)
         proba_col = next((c for c in outputs if "proba" in c), None)
         y_true: list[Any] = []
         y_pred: list[Any] = []
@@ -546,7 +486,7 @@ class MonitoringService(Service):
         for chunk in self._chunks(parts, window, wanted):
             total += len(chunk)
             if proba_col:
-                all_proba.extend(_plain(v) for v in chunk[proba_col].tolist())
+                all_proba.extend(plain(v) for v in chunk[proba_col].tolist())
             labels = self._labels(sorted(set(chunk["request_id"].tolist())))
             if not labels or pred_col is None:
                 continue
@@ -558,8 +498,8 @@ class MonitoringService(Service):
                     continue
                 label = labels[rid]
                 y_true.append(label[int(row)] if isinstance(label, list) else label)
-                y_pred.append(_plain(pred))
-                proba.append(_plain(pr))
+                y_pred.append(plain(pred))
+                proba.append(plain(pr))
         chosen = task or infer_task(y_true)
         metrics = score(chosen, y_true, y_pred, proba if proba_col else None)
         estimated = (
@@ -584,8 +524,7 @@ class MonitoringService(Service):
                         sa.select(
                             prediction_feedback.c.request_id, prediction_feedback.c.label
                         ).where(prediction_feedback.c.request_id.in_(chunk))
-                    )
-                    .all()
+                    ).all()
                 )
         return out
 
@@ -640,6 +579,45 @@ class MonitoringService(Service):
             self._links.objects.delete(part.digest)
         return RetentionReport(cutoff, len(parts), requests, sum(x.size for x in parts))
 
+    def report(self, outcome: DriftOutcome, path: str | Path | None = None) -> str:
+        """The self-contained HTML report of a drift check (with the stored trend); written to
+        ``path`` when given."""
+        from falaj.monitoring.report import render_drift_report
+
+        trend = self.results(outcome.model, outcome.version, kind="drift", limit=200)
+        html = render_drift_report(outcome, trend)
+        if path is not None:
+            Path(path).write_text(html, encoding="utf-8")
+        return html
+
+    def export(
+        self, out: str | Path, *, model: str | None = None, deployment: str | None = None
+    ) -> list[Path]:
+        """Grafana dashboard JSON and Prometheus alerting rules for a model, or for the models a
+        deployment serves (found through lineage)."""
+        from falaj.monitoring.export import write_export
+
+        if (model is None) == (deployment is None):
+            raise InvalidInputError("export needs exactly one of model or deployment")
+        target = model or deployment
+        assert target is not None
+        self.authorize(Action.MONITORING_READ, "model" if model else "deployment", target)
+        if model is not None:
+            with machinery():
+                self._links.registry().get_version(model, "latest")
+            models = [model]
+        else:
+            with machinery():
+                edges = self._links.lineage.upstream(Node("deployment", target), max_depth=1)
+            models = sorted(
+                {e.source.id.rsplit("/", 1)[0] for e in edges if e.source.kind == "model_version"}
+            )
+            if not models:
+                raise NotFoundError(
+                    f"deployment {target!r}: its lineage names no model version it serves"
+                )
+        return write_export(Path(out), target, models)
+
     def collector(self, model: str, version: int | None = None) -> MonitoringCollector:
         """A prometheus Collector of the latest drift and metric results of ``model``
         (``version``: one version only) for the server's ``/metrics``."""
@@ -647,53 +625,3 @@ class MonitoringService(Service):
 
         self.authorize(Action.MONITORING_READ, "model", model)
         return MonitoringCollector(self.store, model, version)
-
-
-def _check_feedback(items: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    if isinstance(items, str | bytes | dict):
-        raise InvalidInputError("feedback is invalid: expected a list of (request_id, label)")
-    pairs: list[tuple[str, Any]] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, tuple | list) or len(item) != 2:
-            raise InvalidInputError(
-                f"feedback item {i} {str(item)[:80]!r} is invalid: expected (request_id, label)"
-            )
-        rid, label = item
-        if not isinstance(rid, str) or not rid or len(rid) > 64:
-            raise InvalidInputError(f"feedback item {i}: request id {rid!r} is invalid")
-        if label is None:
-            raise InvalidInputError(f"feedback item {i}: the label of {rid!r} is missing")
-        try:
-            json.dumps(label, allow_nan=False)
-        except (TypeError, ValueError):
-            raise InvalidInputError(
-                f"feedback item {i}: label {str(label)[:80]!r} of {rid!r} is invalid: expected "
-                "JSON (a number, text, boolean or a list of them)"
-            ) from None
-        pairs.append((rid, label))
-    if not pairs:
-        raise InvalidInputError("feedback is empty: expected at least one (request_id, label)")
-    return pairs
-
-
-def _prediction_column(outputs: list[str], chosen: str | None) -> str | None:
-    if chosen is not None:
-        name = chosen if chosen.startswith(OUTPUT_PREFIX) else OUTPUT_PREFIX + chosen
-        if name not in outputs:
-            raise InvalidInputError(
-                f"prediction output {chosen!r} was not logged: logged outputs are "
-                f"{', '.join(sorted({o[len(OUTPUT_PREFIX) :] for o in outputs})) or 'none'}"
-            )
-        return name
-    for key in _PREDICTION_KEYS:
-        if OUTPUT_PREFIX + key in outputs:
-            return OUTPUT_PREFIX + key
-    plain = [o for o in outputs if "proba" not in o]
-    return plain[0] if plain else None
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars and arrays from Parquet as plain Python values."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return value
