@@ -70,6 +70,8 @@ COMMANDS: dict[str, Lazy] = {
     "scheduler": Lazy("pipeline", "scheduler_cmd"),
     "lineage": Lazy("lineage", "lineage_cmd"),
     "train": Lazy("training", "app"),
+    "monitor": Lazy("monitoring", "monitor_app"),
+    "monitoring": Lazy("monitoring", "monitoring_app"),
     "demo": Lazy("demo", "demo"),
 }
 
