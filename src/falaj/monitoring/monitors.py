@@ -170,7 +170,10 @@ def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
                 f"{', '.join(sorted(_CHECK_KEYS[name]))}"
             )
         if "since" in conf:
-            parse_duration(str(conf["since"]))
+            try:
+                parse_duration(str(conf["since"]))
+            except InvalidInputError as exc:
+                raise MonitorSpecError(f"check {name!r} field 'since' is invalid: {exc}") from None
         if name == "drift":
             _drift_config(conf)
         if name == "performance" and "min" not in conf and "max" not in conf:
