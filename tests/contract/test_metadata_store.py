@@ -54,7 +54,7 @@ def test_migrated_schema_matches_declared_tables(db_url: str) -> None:
         store.close()
 
 
-BRANCHES = ["data", "tracking", "registry", "pipelines"]
+BRANCHES = ["data", "tracking", "registry", "pipelines", "monitoring"]
 
 
 def _declared_tables(area: str) -> set[str]:

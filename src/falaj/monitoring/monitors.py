@@ -253,7 +253,8 @@ class Monitors(Service):
                     created_by=m.actor.principal.name, created_at=utcnow(), last_run_at=None,
                 )
             )  # fmt: skip
-        return self.get(name)
+        with machinery():
+            return self.get(name)
 
     def get(self, name: str) -> Monitor:
         self.authorize(Action.MONITORING_READ, "monitor", name)
