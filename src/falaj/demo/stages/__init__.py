@@ -28,6 +28,7 @@ def _stages() -> list[Stage]:
         audit_trail,
         data,
         foundation,
+        monitoring,
         orchestration,
         pipelines,
         promotion,
@@ -61,6 +62,12 @@ def _stages() -> list[Stage]:
             "Gates, approval by a second principal, promotion",
             promotion.run,
             needs=("training",),
+        ),
+        Stage(
+            "monitoring",
+            "Monitoring: prediction log, feedback, drift, accuracy, alert, retraining trigger",
+            monitoring.run,
+            needs=("promotion",),
         ),
         Stage("audit", "The audit trail of everything above", audit_trail.run),
     ]
