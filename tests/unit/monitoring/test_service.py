@@ -192,3 +192,25 @@ def test_drift_thresholds_are_overridable(ws: Workspace) -> None:
         MODEL, 1, since=T0, until=T0 + dt.timedelta(hours=1), config=lax
     ).report
     assert report.features["spend"].drifted is False
+
+
+def test_hourly_windows_are_stored_as_a_trend(ws: Workspace) -> None:
+    register_model(ws)
+    log = ws.monitoring.prediction_log()
+    log_traffic(ws, log, frame(200, seed=15), start=T0, prefix="h1-", step=dt.timedelta(seconds=10))
+    shifted = frame(200, seed=16, shift={"tenure": 8.0})
+    log_traffic(
+        ws,
+        log,
+        shifted,
+        start=T0 + dt.timedelta(hours=1),
+        prefix="h2-",
+        step=dt.timedelta(seconds=10),
+    )
+    outcomes = ws.monitoring.drift_trend(
+        MODEL, "champion", window="hourly", since=T0, until=T0 + dt.timedelta(hours=2)
+    )
+    assert [o.report.rows for o in outcomes] == [200, 200]
+    assert [o.report.features["tenure"].drifted for o in outcomes] == [False, True]
+    trend = ws.monitoring.results(MODEL, "champion", kind="drift")
+    assert [r["window_start"] for r in trend] == [T0 + dt.timedelta(hours=1), T0]
