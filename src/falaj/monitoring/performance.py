@@ -13,14 +13,25 @@ fine). It cannot see a change of the relation between inputs and labels; labelle
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from falaj.errors import InvalidInputError
 
-__all__ = ["TASKS", "Performance", "estimate_accuracy", "infer_task", "score"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "TASKS",
+    "Performance",
+    "collect_labelled",
+    "estimate_accuracy",
+    "infer_task",
+    "score",
+]
 
 TASKS = ("classification", "regression")
 
@@ -117,3 +128,40 @@ def estimate_accuracy(proba: list[Any]) -> dict[str, float] | None:
         return None
     confidence = np.maximum(positive, 1.0 - positive)
     return {"accuracy": float(confidence.mean()), "rows": float(len(positive))}
+
+
+def _plain(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def collect_labelled(
+    chunks: Iterable[pd.DataFrame],
+    labels_of: Callable[[list[str]], dict[str, Any]],
+    pred_col: str | None,
+    proba_col: str | None,
+) -> tuple[list[Any], list[Any], list[Any], list[Any], int]:
+    """From logged chunks: labels, predictions and probabilities of the labelled rows, every
+    row's probabilities (for CBPE) and the number of rows. A request's label is a list when it
+    carried several rows (row ``i`` takes item ``i``)."""
+    y_true: list[Any] = []
+    y_pred: list[Any] = []
+    proba: list[Any] = []
+    all_proba: list[Any] = []
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if proba_col:
+            all_proba.extend(_plain(v) for v in chunk[proba_col].tolist())
+        labels = labels_of(sorted(set(chunk["request_id"].tolist())))
+        if not labels or pred_col is None:
+            continue
+        probs = chunk[proba_col].tolist() if proba_col else [None] * len(chunk)
+        rows = zip(chunk["request_id"], chunk["row"], chunk[pred_col], probs, strict=True)
+        for rid, row, pred, pr in rows:
+            if rid not in labels:
+                continue
+            label = labels[rid]
+            y_true.append(label[int(row)] if isinstance(label, list) else label)
+            y_pred.append(_plain(pred))
+            proba.append(_plain(pr))
+    return y_true, y_pred, proba, all_proba, total

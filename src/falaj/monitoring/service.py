@@ -9,7 +9,6 @@ latest ones are what :meth:`MonitoringService.collector` exposes to Prometheus.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import random
@@ -34,19 +33,24 @@ from falaj.monitoring.outcomes import (
     PerformanceOutcome,
     RetentionReport,
     check_feedback,
-    plain,
     prediction_column,
 )
-from falaj.monitoring.performance import Performance, estimate_accuracy, infer_task, score
+from falaj.monitoring.performance import (
+    Performance,
+    collect_labelled,
+    estimate_accuracy,
+    infer_task,
+    score,
+)
 from falaj.monitoring.ports import MonitoringLinks
 from falaj.monitoring.prediction_log import INPUT_PREFIX, OUTPUT_PREFIX, PredictionLog
-from falaj.monitoring.sketch import DEFAULT_BINS, FORMAT, CurrentCounts, ReferenceSketch
+from falaj.monitoring.references import PREDICTION
+from falaj.monitoring.sketch import CurrentCounts, ReferenceSketch
 from falaj.monitoring.tables import (
     monitoring_results,
     prediction_feedback,
     prediction_partitions,
     prediction_requests,
-    reference_sketches,
 )
 from falaj.monitoring.windows import Window, buckets
 from falaj.store.schema import new_id, utcnow
@@ -60,7 +64,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MonitoringService"]
 
-PREDICTION = "__prediction__"
 _CHUNK = 500
 
 
@@ -382,43 +385,9 @@ class MonitoringService(Service):
         self, mv: ModelVersion, ref_id: str, columns: list[str], with_prediction: bool
     ) -> ReferenceSketch:
         """The reference's sketch of ``columns``, computed once per dataset content."""
-        from falaj.monitoring.sketch import build_sketch
+        from falaj.monitoring.references import reference_sketch
 
-        datasets = self._links.datasets()
-        version = datasets.get(ref_id)
-        columns = [c for c in columns if c in version.columns]
-        model_part = f"{mv.name}/{mv.version}" if with_prediction else ""
-        key = hashlib.sha256(
-            json.dumps([FORMAT, DEFAULT_BINS, version.content_digest, columns, model_part]).encode()
-        ).hexdigest()
-        with self.store.read() as conn:
-            digest = conn.execute(
-                sa.select(reference_sketches.c.digest).where(reference_sketches.c.key == key)
-            ).scalar_one_or_none()
-        if digest is not None:
-            return ReferenceSketch.from_bytes(self._links.artifacts.get_bytes(digest))
-        frame = datasets.load(version.name, version.version)
-        if with_prediction:
-            loaded = self._links.registry().load_model(mv.name, mv.version)
-            inputs = list(getattr(loaded, "input_columns", None) or columns)
-            try:
-                frame = frame.assign(**{PREDICTION: list(loaded.predict(frame[inputs]))})
-            except Exception:  # the reference lacks the model's inputs: no prediction drift
-                with_prediction = False
-        chosen = [*columns, PREDICTION] if with_prediction else columns
-        sketch = build_sketch(frame, reference=version.id, columns=chosen)
-        info = self._links.artifacts.put_bytes(sketch.to_bytes(), media_type="application/json")
-        with self.store.transaction() as conn:
-            exists = conn.execute(
-                sa.select(reference_sketches.c.key).where(reference_sketches.c.key == key)
-            ).first()
-            if exists is None:
-                conn.execute(
-                    sa.insert(reference_sketches).values(
-                        key=key, reference=version.id, digest=info.digest, created_at=utcnow()
-                    )
-                )
-        return sketch
+        return reference_sketch(self.store, self._links, mv, ref_id, columns, with_prediction)
 
     def _record(
         self,
@@ -477,29 +446,11 @@ class MonitoringService(Service):
         outputs = [c for p in parts for c in p.columns if c.startswith(OUTPUT_PREFIX)]
         pred_col = prediction_column(outputs, prediction_output)
         proba_col = next((c for c in outputs if "proba" in c), None)
-        y_true: list[Any] = []
-        y_pred: list[Any] = []
-        proba: list[Any] = []
-        all_proba: list[Any] = []
-        total = 0
         wanted = ["request_id", "row", *(c for c in (pred_col, proba_col) if c)]
-        for chunk in self._chunks(parts, window, wanted):
-            total += len(chunk)
-            if proba_col:
-                all_proba.extend(plain(v) for v in chunk[proba_col].tolist())
-            labels = self._labels(sorted(set(chunk["request_id"].tolist())))
-            if not labels or pred_col is None:
-                continue
-            for rid, row, pred, pr in zip(
-                chunk["request_id"], chunk["row"], chunk[pred_col],
-                chunk[proba_col] if proba_col else [None] * len(chunk), strict=True,
-            ):  # fmt: skip
-                if rid not in labels:
-                    continue
-                label = labels[rid]
-                y_true.append(label[int(row)] if isinstance(label, list) else label)
-                y_pred.append(plain(pred))
-                proba.append(plain(pr))
+        got = collect_labelled(
+            self._chunks(parts, window, wanted), self._labels, pred_col, proba_col
+        )
+        y_true, y_pred, proba, all_proba, total = got
         chosen = task or infer_task(y_true)
         metrics = score(chosen, y_true, y_pred, proba if proba_col else None)
         estimated = (
