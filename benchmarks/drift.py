@@ -150,7 +150,7 @@ def _median(python: str, mode: str, env: dict[str, str] | None = None) -> dict[s
 
 def _ensure_evidently() -> Path:
     python = EVIDENTLY_VENV / "bin" / "python"
-    check = [str(python), "-c", "import evidently"]
+    check = [str(python), "-c", "from evidently import Report"]
     if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
         return python
     print("creating .venv-evidently with Evidently 0.7 (once)...", flush=True)
@@ -161,14 +161,16 @@ def _ensure_evidently() -> Path:
         timeout=300,
     )
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "evidently>=0.7,<0.8"],
+        # Evidently 0.7 imports pandas internals that pandas 3 removed
+        [str(python), "-m", "pip", "install", "-q", "evidently>=0.7,<0.8", "pandas>=2.1,<3"],
         capture_output=True,
         text=True,
         timeout=1800,
         check=False,
     )
     if install.returncode != 0 or subprocess.run(check, capture_output=True).returncode != 0:
-        raise RuntimeError(f"Evidently could not be installed: {install.stderr.strip()[-300:]}")
+        lines = [x for x in install.stderr.splitlines() if x.strip() and "WARNING" not in x]
+        raise RuntimeError(f"Evidently could not be installed: {' '.join(lines)[-300:]}")
     return python
 
 
