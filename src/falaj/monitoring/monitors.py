@@ -229,8 +229,10 @@ class Monitors(Service):
         self._m = monitoring
 
     def create(
-        self, name: str, model: str, ref: str = "champion", *, spec: dict[str, Any]
+        self, name: str, model: str, ref: int | str = "champion", *, spec: dict[str, Any]
     ) -> Monitor:
+        """A monitor of ``model@ref`` (an alias follows the alias) with ``spec``."""
+        ref = str(ref)
         check_text("monitor name", name, optional=False)
         if not isinstance(name, str) or not 0 < len(name) <= 200:
             raise InvalidInputError(f"monitor name {name!r} is invalid: expected 1-200 characters")
