@@ -166,7 +166,9 @@ def _level_text(value: float) -> str:
 
 
 def _categorical_sketch(name: str, series: pd.Series, max_categories: int) -> ColumnSketch:
-    text = series.dropna().astype(str)
+    text = series.dropna()
+    if not pd.api.types.is_string_dtype(text):
+        text = text.astype(str)
     counts = text.value_counts()
     top = counts.iloc[:max_categories]
     other = int(counts.iloc[max_categories:].sum())
@@ -246,7 +248,9 @@ class CurrentCounts:
             return
         series = pd.Series(values)
         self.rows += len(series)
-        present = series.dropna().astype(str)
+        present = series.dropna()
+        if not pd.api.types.is_string_dtype(present):
+            present = present.astype(str)
         self.nulls += len(series) - len(present)
         codes = pd.Categorical(present, categories=list(sk.categories)).codes.astype(np.int64)
         codes[codes < 0] = len(sk.categories)  # unseen: the "other" bucket
@@ -257,14 +261,17 @@ class CurrentCounts:
         edges = self.sketch.edges
         if len(edges) == 0 or len(finite) == 0:
             return
-        bins = np.searchsorted(edges, finite, side="left")
-        self.counts += np.bincount(bins, minlength=len(self.counts))
-        low, high = edges[0], edges[-1]
-        under = finite[finite < low]
-        over = finite[finite > high]
-        self.below += len(under)
-        self.below_sum += float((low - under).sum())
-        self.above_sum += float((over - high).sum())
+        # sorting the chunk once is cheaper than a binary search per value into the edges
+        ordered = np.sort(finite)
+        n = len(ordered)
+        at_most = np.searchsorted(ordered, edges, side="right")  # values <= each edge
+        self.counts += np.diff(np.concatenate([[0], at_most, [n]])).astype(np.int64)
+        low, high = float(edges[0]), float(edges[-1])
+        under = int(np.searchsorted(ordered, low, side="left"))
+        self.below += under
+        self.below_sum += under * low - float(ordered[:under].sum())
+        over = int(at_most[-1])
+        self.above_sum += float(ordered[over:].sum()) - (n - over) * high
 
     def _levels(self, finite: Array) -> None:
         levels = self.sketch.levels
