@@ -57,3 +57,19 @@ def test_bad_calls_are_refused_at_once(ws: Workspace) -> None:
     with pytest.raises(InvalidInputError, match="sample_rate"):
         ws.monitoring.prediction_log(sample_rate=1.5)
     assert log.pending == 0
+
+
+def test_the_log_and_the_service_have_the_sinks_signatures_serving_calls() -> None:
+    """Serving's PredictionSink / FeedbackSink protocols, as agreed for the merge."""
+    import inspect
+
+    from falaj.monitoring import MonitoringService, PredictionLog
+
+    log = inspect.signature(PredictionLog.log)
+    keywords = [p.name for p in log.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert keywords == [
+        "request_id", "model", "version", "deployment", "revision", "inputs", "outputs",
+        "latency_ms", "at", "shadow",
+    ]  # fmt: skip
+    assert list(inspect.signature(PredictionLog.flush).parameters) == ["self"]
+    assert list(inspect.signature(MonitoringService.feedback).parameters) == ["self", "items"]
