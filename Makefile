@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 AIRFLOW := .venv-airflow/bin/airflow
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: demo test lint typecheck layers unit bench clean venv
+.PHONY: demo test lint typecheck layers unit bench clean venv browser screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Falaj needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -38,7 +38,20 @@ layers: $(STAMP)
 $(AIRFLOW):
 	PYTHON=$(PYTHON) bash scripts/setup-airflow-venv.sh
 
-test: lint typecheck layers $(AIRFLOW)
+# The browser tests drive Debian's chromium through Playwright (Playwright's own browser download
+# cannot be reached from CI machines): install it when missing; a no-op when it is there.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then echo "chromium: $(CHROMIUM)"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi
+
+# Screenshots of every UI page at desktop and 420 px widths, into docs/screenshots (committed).
+screenshots: $(STAMP) browser
+	FALAJ_TEST_UI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q \
+		tests/e2e/test_ui_browser.py -k "every_page"
+
+test: lint typecheck layers browser $(AIRFLOW)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # the fast inner loop: unit tests not marked slow (under a minute on a quiet 2-core machine);

@@ -57,6 +57,9 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "drifted: credit_amount;",
         "webhook answered 204",
         "it waits for evidence and approval; champion stays v2",
+        # issue 18: the web UI serves the registered version's page
+        "/ui/models/credit-risk/versions/1",
+        "gate report included",
     ):
         assert shown in out, shown
     card = (tmp_path / "demo" / "reports" / "credit-risk-v2-model_card.html").read_text()

@@ -4,7 +4,6 @@ principals through one set of services and one tracking writer, every write attr
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -39,20 +38,39 @@ def test_promotion_while_another_run_logs_does_not_wait_on_itself(any_ws: Worksp
 
     thread = threading.Thread(target=log_forever)
     thread.start()
+    outcome: dict[str, object] = {}
+    promoted = threading.Event()
+
+    def promote() -> None:
+        try:
+            outcome["record"] = ws.registry.promote("credit", mv.version, reason="gates pass")
+        except BaseException as exc:  # reported below
+            outcome["error"] = exc
+        finally:
+            promoted.set()
+
     try:
         assert started.wait(30)
-        t0 = time.perf_counter()
-        record = ws.registry.promote("credit", mv.version, reason="gates pass")
-        elapsed = time.perf_counter() - t0
+        before = logged
+        promoter = threading.Thread(target=promote)
+        promoter.start()
+        # Liveness, not speed: logging stops only after the promotion returned, so a promotion
+        # that waited for the busy writer (the bug: it waited on itself until the 60 s busy
+        # timeout, then failed) never returns while the logger runs.
+        assert promoted.wait(120), "promotion waited behind the busy writer"
+        during = logged - before
+        promoter.join(30)
     finally:
         stop.set()
         thread.join(30)
     busy.end()
-    assert record.version == mv.version
-    (metric,) = [c for c in record.gates if c["kind"] == "metric"]
+    assert "error" not in outcome, outcome.get("error")
+    record = outcome["record"]
+    assert record.version == mv.version  # type: ignore[attr-defined]
+    (metric,) = [c for c in record.gates if c["kind"] == "metric"]  # type: ignore[attr-defined]
     assert metric["passed"] is True and metric["actual"] == pytest.approx(0.83)
     assert metric["evidence"] == f"run {mv.run_id} metric roc_auc"
-    assert elapsed < 5.0, f"promotion took {elapsed:.1f} s"  # was ~120 s, then refused
+    assert during > 0  # the other run kept logging while the promotion ran
     assert ws.tracking.metric_history(busy.id, "loss")[-1].step == logged - 1
 
 
@@ -63,7 +81,7 @@ def _worker(
     ws: Workspace,
     who: Principal,
     index: int,
-    deadline: float,
+    iterations: int,
     counts: Counter[str],
     errors: list[BaseException],
     lock: threading.Lock,
@@ -72,7 +90,7 @@ def _worker(
     try:
         with request_scope(principal=who):
             i = 0
-            while time.monotonic() < deadline or i == 0:
+            while i < iterations:
                 with ws.start_run(f"exp-{who.name}", run_name=f"{who.name}-{index}-{i}") as run:
                     run.log_params({"worker": index, "i": i})
                     for step in range(25):
@@ -109,16 +127,17 @@ def test_sixteen_threads_four_principals_one_process(
         if backend == "sqlite"
         else str(request.getfixturevalue("pg_url"))
     )
-    seconds = 30.0 if backend == "sqlite" else 15.0
+    # A fixed amount of work, not a time box: the same interleavings are possible on a fast or
+    # a loaded machine, and the counts below are exact.
+    iterations = 4
     ws = Workspace.init(tmp_path / "ws", db_url=db_url, region="ae-dubai-1")
     counts: Counter[str] = Counter()
     errors: list[BaseException] = []
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
     threads = [
         threading.Thread(
             target=_worker,
-            args=(ws, PRINCIPALS[i % 4], i, deadline, counts, errors, lock),
+            args=(ws, PRINCIPALS[i % 4], i, iterations, counts, errors, lock),
         )
         for i in range(16)
     ]

@@ -73,6 +73,8 @@ COMMANDS: dict[str, Lazy] = {
     "monitor": Lazy("monitoring", "monitor_app"),
     "monitoring": Lazy("monitoring", "monitoring_app"),
     "demo": Lazy("demo", "demo"),
+    # -- web UI (issue 18) --
+    "ui": Lazy("ui", "ui"),
 }
 
 

@@ -27,10 +27,12 @@ class AuditLog(Service):
         resource_id: str | None = None,
         outcome: str | None = None,
         since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
         limit: int = 100,
         newest_first: bool = True,
     ) -> list[AuditEvent]:
-        """Events matching every given filter. ``action`` ending in ``*`` matches a prefix."""
+        """Events matching every given filter. ``action`` ending in ``*`` matches a prefix;
+        ``since``/``until`` bound ``occurred_at`` (both inclusive)."""
         self.authorize(Action.AUDIT_READ, "audit", "*")
         if limit <= 0:
             raise InvalidInputError(f"limit must be a positive integer, got {limit}")
@@ -50,6 +52,8 @@ class AuditLog(Service):
             query = query.where(audit_events.c.outcome == outcome)
         if since:
             query = query.where(audit_events.c.occurred_at >= since)
+        if until:
+            query = query.where(audit_events.c.occurred_at <= until)
         order = audit_events.c.seq.desc() if newest_first else audit_events.c.seq.asc()
         query = query.order_by(order).limit(limit)
         with self.store.read() as conn:

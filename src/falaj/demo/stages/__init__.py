@@ -35,6 +35,7 @@ def _stages() -> list[Stage]:
         registry,
         tracking,
         training,
+        web_ui,
     )
 
     return [
@@ -70,6 +71,13 @@ def _stages() -> list[Stage]:
             needs=("promotion",),
         ),
         Stage("audit", "The audit trail of everything above", audit_trail.run),
+        # -- web UI (issue 18) --
+        Stage(
+            "ui",
+            "The web UI: the version page with its gate report",
+            web_ui.run,
+            needs=("registry",),
+        ),
     ]
 
 
