@@ -52,6 +52,9 @@ _CHECK_KEYS = {
     "performance": {"since", "metric", "min", "max"},
     "health": {"since", "max_error_rate", "max_latency_p95_ms"},
 }
+#: how long one webhook may take to answer (a slow receiver is recorded as an error, never
+#: retried and never fails the monitor run)
+WEBHOOK_TIMEOUT_S = 10.0
 _SPEC_KEYS = {"checks", "webhooks", "trigger", "schedule_s", "reference", "last_states"}
 
 
@@ -494,7 +497,7 @@ def _post(url: str, payload: dict[str, Any]) -> dict[str, Any]:
 
     try:
         response = httpx.post(
-            url, content=dumps(payload, indent=None), timeout=5.0,
+            url, content=dumps(payload, indent=None), timeout=WEBHOOK_TIMEOUT_S,
             headers={"content-type": "application/json"},
         )  # fmt: skip
         return {"url": url, "status": response.status_code, "error": None}
