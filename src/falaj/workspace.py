@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # capability services are imported on first use, not with the
     from falaj.governance.compliance import ComplianceReport, ComplianceService
     from falaj.governance.identity.service import IdentityService
     from falaj.governance.model_signing import ModelSigning
+    from falaj.monitoring.service import MonitoringService
     from falaj.pipelines.service import PipelineService
     from falaj.registry.service import RegistryService
     from falaj.tracking.run import ActiveRun
@@ -524,6 +525,28 @@ class Workspace:
             "transport": transport_facts(self._settings, os.environ),
         }
 
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        """Prediction log, feedback, drift, performance, monitors and alerts
+        (``falaj.monitoring``)."""
+        from falaj.monitoring.ports import MonitoringLinks
+        from falaj.monitoring.service import MonitoringService
+
+        # predictions hold production inputs: encrypted at rest like every artifact when the
+        # workspace encrypts (retention deletes them, so they live outside the shared index)
+        objects = _object_store(
+            self._settings, self._settings.artifacts_url.rstrip("/") + "/prediction-log"
+        )
+        links = MonitoringLinks(
+            artifacts=self.artifacts,
+            lineage=self.lineage,
+            objects=objects,
+            registry=lambda: self.registry,
+            datasets=lambda: self.datasets,
+            pipelines=lambda: self.pipelines,
+        )
+        return MonitoringService(self._context, links)
+
     def _reopener(self, principal: Principal) -> Callable[[], Workspace]:
         """A picklable callable that opens this workspace again, acting as ``principal`` (for
         worker processes and Ray tasks)."""
@@ -534,6 +557,8 @@ class Workspace:
         """Flush buffered tracking writes, then release the store (if this workspace owns it)."""
         if "tracking" in self.__dict__:
             self.tracking.flush()
+        if "monitoring" in self.__dict__:
+            self.monitoring.close()
         if self._owns_store:
             self._store.close()
 
@@ -555,17 +580,19 @@ class Workspace:
         )
 
 
-def _object_store(settings: Settings) -> ObjectStore:
-    """The artifact store: envelope-encrypted when ``encryption = true`` (master keys in
+def _object_store(settings: Settings, url: str | None = None) -> ObjectStore:
+    """The artifact store (or another object store at ``url`` under it, such as the prediction
+    log's): envelope-encrypted when ``encryption = true`` (master keys in
     ``<home>/keys/master``)."""
+    location = url or settings.artifacts_url
     if not settings.encryption:
-        return ObjectStore(settings.artifacts_url)
+        return ObjectStore(location)
     from falaj.artifacts.encryption import EncryptedObjectStore
     from falaj.governance.kms import FileKeyProvider
 
     keys = FileKeyProvider.for_home(settings.home)
     keys.current_key_id()  # the first master key is created with the workspace
-    return EncryptedObjectStore(settings.artifacts_url, keys=keys)
+    return EncryptedObjectStore(location, keys=keys)
 
 
 class _ActingAs:

@@ -91,6 +91,17 @@ def seed(
     shred_digest = ws.artifacts.put_bytes(b"to be erased").digest  # the key.shred case's
     with ws.store.transaction() as conn:  # version 5 as if registered before signing was on
         conn.execute(sa.text("DELETE FROM model_signatures WHERE version = 5"))
+    # monitoring: one logged prediction and a monitor
+    log = ws.monitoring.prediction_log()
+    log.log(
+        request_id="seed-request", model=MODEL, version=1, deployment=None, revision=None,
+        inputs=frame.head(1), outputs={"predict": [0]}, latency_ms=1.0,
+        at=dt.datetime.now(dt.UTC), shadow=False,
+    )  # fmt: skip
+    log.flush()
+    ws.monitoring.monitors.create(
+        "seed-monitor", MODEL, "1", spec={"checks": {"drift": {}}, "reference": "credit@1"}
+    )
     yield Seed(
         home / "ws",
         db_url,
@@ -466,6 +477,44 @@ RAW: list[tuple[Any, ...]] = [
         (Action.TRAINING_MODEL_CARD,),
         lambda w, s: w.training.model_card(MODEL, 1),
     ),
+    # monitoring
+    (
+        "monitoring.prediction_log",
+        (Action.MONITORING_LOG,),
+        lambda w, s: w.monitoring.prediction_log(),
+    ),
+    (
+        "monitoring.feedback",
+        (Action.MONITORING_FEEDBACK,),
+        lambda w, s: w.monitoring.feedback([("seed-request", 1)]),
+    ),
+    (
+        "monitoring.drift",
+        (Action.MONITORING_EVALUATE,),
+        lambda w, s: w.monitoring.drift(MODEL, 1, reference="credit@1"),
+    ),
+    (
+        "monitoring.performance",
+        (Action.MONITORING_EVALUATE,),
+        lambda w, s: w.monitoring.performance(MODEL, 1),
+    ),
+    (
+        "monitoring.retention",
+        (Action.MONITORING_RETENTION,),
+        lambda w, s: w.monitoring.retention(3650),
+    ),
+    ("monitoring.results", (Action.MONITORING_READ,), lambda w, s: w.monitoring.results(MODEL)),
+    ("monitoring.collector", (Action.MONITORING_READ,), lambda w, s: w.monitoring.collector(MODEL)),
+    ("monitors.list", (Action.MONITORING_READ,), lambda w, s: w.monitoring.monitors.list()),
+    ("monitors.alerts", (Action.MONITORING_READ,), lambda w, s: w.monitoring.monitors.alerts()),
+    (
+        "monitors.create",
+        (Action.MONITOR_CREATE,),
+        lambda w, s: w.monitoring.monitors.create(
+            "authz-monitor", MODEL, "1", spec={"checks": {"drift": {}}}
+        ),
+    ),
+    ("monitors.run", (Action.MONITOR_RUN,), lambda w, s: w.monitoring.monitors.run("seed-monitor")),
 ]
 
 

@@ -54,7 +54,7 @@ def test_migrated_schema_matches_declared_tables(db_url: str) -> None:
         store.close()
 
 
-BRANCHES = ["data", "tracking", "registry", "pipelines", "identity"]
+BRANCHES = ["data", "tracking", "registry", "pipelines", "identity", "monitoring"]
 _TABLE_MODULES = {"identity": "falaj.governance.identity_tables"}
 
 

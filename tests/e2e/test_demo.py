@@ -52,6 +52,11 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "given under policy revision 1, the policy is now at revision 2",
         "approved again by bob under policy revision 2",
         f"open the reports: {tmp_path / 'demo' / 'reports'}",
+        # issue 14: monitoring closes the loop
+        "labels attached to their request ids",
+        "drifted: credit_amount;",
+        "webhook answered 204",
+        "it waits for evidence and approval; champion stays v2",
         # issue 18: the web UI serves the registered version's page
         "/ui/models/credit-risk/versions/1",
         "gate report included",

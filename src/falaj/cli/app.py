@@ -78,6 +78,8 @@ COMMANDS: dict[str, Lazy] = {
     "logout": Lazy("identity", "logout"),
     "keys": Lazy("trust", "keys_app"),
     "compliance": Lazy("trust", "compliance_app"),
+    "monitor": Lazy("monitoring", "monitor_app"),
+    "monitoring": Lazy("monitoring", "monitoring_app"),
     "demo": Lazy("demo", "demo"),
     # -- web UI (issue 18) --
     "ui": Lazy("ui", "ui"),

@@ -117,6 +117,15 @@ class Action(StrEnum):
     DATASET_EXPORT = "dataset.export"
     COMPLIANCE_REPORT = "compliance.report"
     # -- end trust ----------------------------------------------------------------------------
+    # monitoring
+    MONITORING_LOG = "monitoring.log"
+    MONITORING_FEEDBACK = "monitoring.feedback"
+    MONITORING_EVALUATE = "monitoring.evaluate"
+    MONITORING_RETENTION = "monitoring.retention"
+    MONITORING_READ = "monitoring.read"
+    MONITOR_CREATE = "monitor.create"
+    MONITOR_RUN = "monitor.run"
+    # end monitoring
 
     @classmethod
     def parse(cls, value: str | Action) -> Action:
@@ -216,6 +225,8 @@ _READ = _actions(
         Action.DATASET_READ,
         Action.PIPELINE_READ,
         Action.SCHEDULE_READ,
+        # monitoring
+        Action.MONITORING_READ,
     ]
 )
 _TRACK = _actions(
@@ -249,6 +260,9 @@ _TRACK = _actions(
         Action.MODEL_VERSION_TAG_SET,
         Action.MODEL_VERSION_TAG_DELETE,
         Action.MODEL_VERSION_UPDATE,
+        # monitoring
+        Action.MONITORING_FEEDBACK,
+        Action.MONITORING_EVALUATE,
     ]
 )
 _ENGINEER = _actions(
@@ -268,6 +282,11 @@ _ENGINEER = _actions(
         Action.SCHEDULE_DISABLE,
         Action.SCHEDULE_CLAIM,
         Action.SCHEDULE_RUN,
+        # monitoring
+        Action.MONITORING_LOG,
+        Action.MONITORING_RETENTION,
+        Action.MONITOR_CREATE,
+        Action.MONITOR_RUN,
     ]
 )
 
