@@ -34,6 +34,7 @@ from falaj.store.schema import new_id, utcnow
 
 if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
     from falaj.data.service import DatasetService
+    from falaj.features.service import FeatureStoreService
     from falaj.pipelines.service import PipelineService
     from falaj.registry.service import RegistryService
     from falaj.tracking.run import ActiveRun
@@ -304,6 +305,25 @@ class Workspace:
         return DatasetService(self._context, self.artifacts)
 
     @cached_property
+    def features(self) -> FeatureStoreService:
+        """Feature definitions, point-in-time training data, online store (``falaj.features``).
+
+        The online store is Redis when ``settings.redis_url`` is set, else SQLite in the
+        workspace folder (``online.db``).
+        """
+        from falaj.features.links import FeatureLinks
+        from falaj.features.online.base import open_online_store
+        from falaj.features.service import FeatureStoreService
+
+        links = FeatureLinks(artifacts=self.artifacts, datasets=lambda: self.datasets)
+        settings = self._settings
+        return FeatureStoreService(
+            self._context,
+            links,
+            partial(open_online_store, settings.home, settings.redis_url),
+        )
+
+    @cached_property
     def pipelines(self) -> PipelineService:
         """Pipelines: run, resume, inspect, schedule (``falaj.pipelines``)."""
         from falaj.pipelines.service import PipelineService
@@ -327,6 +347,8 @@ class Workspace:
         """Flush buffered tracking writes, then release the store (if this workspace owns it)."""
         if "tracking" in self.__dict__:
             self.tracking.flush()
+        if "features" in self.__dict__:
+            self.features.close()
         if self._owns_store:
             self._store.close()
 

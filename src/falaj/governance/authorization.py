@@ -98,6 +98,11 @@ class Action(StrEnum):
     TRAINING_FAIRNESS = "training.fairness"
     TRAINING_EXPLANATION = "training.explanation"
     TRAINING_MODEL_CARD = "training.model_card"
+    # features
+    FEATURE_APPLY = "feature.apply"
+    FEATURE_READ = "feature.read"
+    FEATURE_MATERIALIZE = "feature.materialize"
+    FEATURE_ONLINE_READ = "feature.online_read"
 
     @classmethod
     def parse(cls, value: str | Action) -> Action:
@@ -115,7 +120,7 @@ class Action(StrEnum):
 
 #: Actions that change nothing (the rest write).
 READ_ACTIONS: frozenset[Action] = frozenset(
-    a for a in Action if a.value.endswith((".read", ".verify", ".load"))
+    a for a in Action if a.value.endswith((".read", "_read", ".verify", ".load"))
 )
 
 _KIND_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz_")
@@ -197,6 +202,9 @@ _READ = _actions(
         Action.DATASET_READ,
         Action.PIPELINE_READ,
         Action.SCHEDULE_READ,
+        # features
+        Action.FEATURE_READ,
+        Action.FEATURE_ONLINE_READ,
     ]
 )
 _TRACK = _actions(
@@ -230,6 +238,8 @@ _TRACK = _actions(
         Action.MODEL_VERSION_TAG_SET,
         Action.MODEL_VERSION_TAG_DELETE,
         Action.MODEL_VERSION_UPDATE,
+        # features
+        Action.FEATURE_APPLY,
     ]
 )
 _ENGINEER = _actions(
@@ -249,6 +259,8 @@ _ENGINEER = _actions(
         Action.SCHEDULE_DISABLE,
         Action.SCHEDULE_CLAIM,
         Action.SCHEDULE_RUN,
+        # features
+        Action.FEATURE_MATERIALIZE,
     ]
 )
 
