@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from falaj.features.tables import feature_definitions as fd
 
 __all__ = ["Registered", "apply_specs", "latest", "spec_digest", "versions"]
 
-_BUILD = {
+_BUILD: dict[str, Callable[[Mapping[str, Any]], Definition]] = {
     "entity": Entity.from_spec,
     "feature_view": FeatureView.from_spec,
     "feature_service": FeatureService.from_spec,

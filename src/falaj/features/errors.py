@@ -1,4 +1,4 @@
-"""Errors of the feature store, each under the one tree rooted at :class:`falaj.errors.FalajError`."""
+"""Errors of the feature store, under the one tree rooted at :class:`falaj.errors.FalajError`."""
 
 from __future__ import annotations
 

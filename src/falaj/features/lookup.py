@@ -5,7 +5,7 @@ feature service) that turns entity keys into feature values, so callers of a mod
 feature vectors, and the values come from the same definitions the model was trained on::
 
     lookup = ws.features.lookup("credit_model")          # a feature service name or refs
-    lookup({"customer_id": 42})                          # {"balance": 12.5, ..., "cust_stats__fresh": True}
+    lookup({"customer_id": 42})  # {"balance": 12.5, ..., "cust_stats__fresh": True}
     lookup.many({"customer_id": [1, 2, 3]})              # {"balance": [...], ...}
 
 A lookup is authorized once, when it is built (``feature.online_read``), and is bound to the
@@ -93,9 +93,7 @@ def read_columns(
         fresh: list[bool] = []
         for key in keys:
             hit = found.get(key)
-            ok = hit is not None and (
-                vp.ttl_seconds is None or now_s - hit[0] <= vp.ttl_seconds
-            )
+            ok = hit is not None and (vp.ttl_seconds is None or now_s - hit[0] <= vp.ttl_seconds)
             fresh.append(ok)
             if ok:
                 assert hit is not None

@@ -53,7 +53,9 @@ def materialize_view(
         conds.append(f"__ts >= TIMESTAMPTZ '{_iso(end)}' - to_seconds({view.ttl_seconds})")
     if since is not None:
         wm = f"TIMESTAMPTZ '{_iso(since)}'"
-        conds.append(f"(__ts > {wm} OR coalesce(__cr, __ts) > {wm})" if has_created else f"__ts > {wm}")
+        conds.append(
+            f"(__ts > {wm} OR coalesce(__cr, __ts) > {wm})" if has_created else f"__ts > {wm}"
+        )
     base = source_select(src, features, " AND ".join(conds))
     keys = ", ".join(q(k) for k in src.join_keys)
     order = "__ts DESC, __cr DESC" if has_created else "__ts DESC"

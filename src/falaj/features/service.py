@@ -7,6 +7,7 @@ store and DuckDB are touched outside any metadata transaction (gather, then writ
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -246,7 +247,7 @@ class FeatureStoreService(Service):
         history = self.history(name, kind=kind)
         return history[-1]
 
-    def history(self, name: str, *, kind: str = "feature_view") -> list[Registered]:
+    def history(self, name: str, *, kind: str = "feature_view") -> builtins.list[Registered]:
         """Every version of one definition, oldest first."""
         self.authorize(Action.FEATURE_READ, kind, name)
         with self.store.read() as conn:
@@ -258,7 +259,10 @@ class FeatureStoreService(Service):
     # -- resolving feature references ----------------------------------------------------------
     def _resolve(
         self, features: Sequence[str] | str, taken: Iterable[str] = ()
-    ) -> tuple[list[tuple[Registered, tuple[str, ...], list[str], list[str]]], list[str]]:
+    ) -> tuple[
+        builtins.list[tuple[Registered, tuple[str, ...], builtins.list[str], builtins.list[str]]],
+        builtins.list[str],
+    ]:
         """(view version, join keys, features, output names) per view, and the view names."""
         with self.store.read() as conn:
             current = catalog.latest(conn)
@@ -275,7 +279,7 @@ class FeatureStoreService(Service):
             refs = list(features)
         if not refs:
             raise InvalidInputError("features is empty: expected at least one 'view:feature'")
-        wanted: dict[str, list[str]] = {}
+        wanted: dict[str, builtins.list[str]] = {}
         for ref in refs:
             view_name, feature = parse_feature_ref(ref)
             reg = current.get(("feature_view", view_name))
@@ -310,8 +314,11 @@ class FeatureStoreService(Service):
 
     @contextmanager
     def _inputs(
-        self, resolved: Sequence[tuple[Registered, tuple[str, ...], list[str], list[str]]]
-    ) -> Iterator[list[tuple[ViewInput, list[str], list[str]]]]:
+        self,
+        resolved: Sequence[
+            tuple[Registered, tuple[str, ...], builtins.list[str], builtins.list[str]]
+        ],
+    ) -> Iterator[builtins.list[tuple[ViewInput, builtins.list[str], builtins.list[str]]]]:
         """Each view's source Parquet as a verified local file, for the duration of the block."""
         with ExitStack() as stack:
             out = []
@@ -374,7 +381,7 @@ class FeatureStoreService(Service):
         return result
 
     def _register_training_set(
-        self, name: str, frame: pd.DataFrame, sources: list[tuple[str, int, str]]
+        self, name: str, frame: pd.DataFrame, sources: builtins.list[tuple[str, int, str]]
     ) -> None:
         views = ", ".join(f"{v}@{n}" for v, n, _ in sources)
         registered = self._links.datasets().register(
@@ -386,7 +393,9 @@ class FeatureStoreService(Service):
         ) as m:
             for view, version, source in sources:
                 node = Node("feature_view", f"{view}@{version}")
-                record_edge(m.conn, Node("dataset_version", source), node, "source_of", m.actor.principal)
+                record_edge(
+                    m.conn, Node("dataset_version", source), node, "source_of", m.actor.principal
+                )
                 record_edge(m.conn, node, target, "features_of", m.actor.principal)
 
     # -- online --------------------------------------------------------------------------------
@@ -397,7 +406,7 @@ class FeatureStoreService(Service):
         views: Sequence[str] | None = None,
         full: bool = False,
         batch_rows: int = 50_000,
-    ) -> list[MaterializeResult]:
+    ) -> builtins.list[MaterializeResult]:
         """Fill the online store with each view's latest values as of ``end`` (default: now).
 
         Incremental by default (rows new since the view's watermark); ``full`` rewrites the
@@ -414,7 +423,11 @@ class FeatureStoreService(Service):
                 raise FeatureNotFoundError(f"feature view {name!r} is not registered")
         results = []
         for name in names:
-            results.append(self._materialize_one(current[("feature_view", name)], marks.get(name), stop, full, batch_rows))
+            results.append(
+                self._materialize_one(
+                    current[("feature_view", name)], marks.get(name), stop, full, batch_rows
+                )
+            )
         return results
 
     def _materialize_one(
@@ -425,14 +438,14 @@ class FeatureStoreService(Service):
         view = reg.definition
         assert isinstance(view, FeatureView)
         with self.store.read() as conn:
-            entities = {
-                n: r.definition for (_, n), r in catalog.latest(conn, "entity").items()
-            }
+            entities = {n: r.definition for (_, n), r in catalog.latest(conn, "entity").items()}
         keys = self._join_keys(view, entities)
         redo = full or mark is None or mark.view_version != reg.version
         since = None if redo else _utc(mark.watermark)
         if since is not None and end <= since:
-            return MaterializeResult(view.name, reg.version, mark.source_version, 0, since, end, False)
+            return MaterializeResult(
+                view.name, reg.version, mark.source_version, 0, since, end, False
+            )
         store = self.online_store
         source = self._source(view.source)
         if redo:
@@ -462,7 +475,7 @@ class FeatureStoreService(Service):
                 m.conn.execute(sa.insert(fm).values(view=view.name, **values))
         return MaterializeResult(view.name, reg.version, source.id, written, since, end, redo)
 
-    def freshness(self) -> list[Freshness]:
+    def freshness(self) -> builtins.list[Freshness]:
         """Per feature view: the online watermark, its age now, and whether it is stale."""
         self.authorize(Action.FEATURE_READ, "feature_store", "*")
         with self.store.read() as conn:
@@ -577,8 +590,7 @@ def _check_columns(view: FeatureView, keys: Sequence[str], source: SourceVersion
     for feature, ftype in view.features.items():
         if feature not in types:
             raise FeatureDefinitionError(
-                f"{where}: feature {feature!r} is not a source column (it has "
-                f"{', '.join(types)})"
+                f"{where}: feature {feature!r} is not a source column (it has {', '.join(types)})"
             )
         if not _type_fits(ftype, types[feature]):
             raise FeatureDefinitionError(

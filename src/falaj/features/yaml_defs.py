@@ -70,7 +70,9 @@ def definitions_from_yaml(text: str, *, source: str = "<yaml>") -> list[Definiti
     if doc is None:
         raise FeatureDefinitionError(f"{source}: the document is empty: expected {_expected()}")
     if not isinstance(doc, dict):
-        raise FeatureDefinitionError(f"{source}: the document is not a mapping: expected {_expected()}")
+        raise FeatureDefinitionError(
+            f"{source}: the document is not a mapping: expected {_expected()}"
+        )
     unknown = sorted(str(k) for k in doc if k not in _SECTIONS)
     if unknown:
         raise FeatureDefinitionError(

@@ -45,7 +45,12 @@ def _register(ws: Workspace) -> None:
     ws.datasets.register(
         "cust_events",
         pd.DataFrame(
-            {"customer_id": [1, 2], "event_ts": [at(1), at(2)], "balance": [1.0, 2.0], "txns": [1, 2]}
+            {
+                "customer_id": [1, 2],
+                "event_ts": [at(1), at(2)],
+                "balance": [1.0, 2.0],
+                "txns": [1, 2],
+            }
         ),
     )
 
@@ -63,7 +68,8 @@ def _view(**changes: object) -> FeatureView:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("7d", 604800), ("12h", 43200), ("30m", 1800), ("45s", 45), ("2w", 1209600)]
+    ("text", "seconds"),
+    [("7d", 604800), ("12h", 43200), ("30m", 1800), ("45s", 45), ("2w", 1209600)],
 )
 def test_ttl_spellings(text: str, seconds: int) -> None:
     assert parse_ttl(text) == seconds
@@ -79,7 +85,7 @@ def test_bad_ttl_names_the_value(bad: object) -> None:
 def test_bad_fields_name_field_and_value() -> None:
     with pytest.raises(FeatureDefinitionError, match="join_keys 'customer_id'"):
         Entity("customer", join_keys="customer_id")  # type: ignore[arg-type]
-    with pytest.raises(FeatureDefinitionError, match="feature 'x' type 'decimal'.*float64"):
+    with pytest.raises(FeatureDefinitionError, match=r"feature 'x' type 'decimal'.*float64"):
         _view(features={"x": "decimal"})
     with pytest.raises(FeatureDefinitionError, match="name '1abc'"):
         Entity("1abc", join_keys=["id"])
@@ -147,9 +153,15 @@ def test_apply_refuses_columns_the_source_lacks_and_changes_nothing(fs_ws: Pair)
     ws, fs = fs_ws
     _register(ws)
     with pytest.raises(FeatureDefinitionError, match="feature 'income' is not a source column"):
-        fs.apply([Entity("customer", join_keys=["customer_id"]), _view(features={"income": "float64"})])
-    with pytest.raises(FeatureDefinitionError, match="declared string but the source column is double"):
-        fs.apply([Entity("customer", join_keys=["customer_id"]), _view(features={"balance": "string"})])
+        fs.apply(
+            [Entity("customer", join_keys=["customer_id"]), _view(features={"income": "float64"})]
+        )
+    with pytest.raises(
+        FeatureDefinitionError, match="declared string but the source column is double"
+    ):
+        fs.apply(
+            [Entity("customer", join_keys=["customer_id"]), _view(features={"balance": "string"})]
+        )
     with pytest.raises(FeatureNotFoundError, match="entity 'customer' is not defined"):
         fs.apply([_view()])
     assert fs.list() == []

@@ -105,7 +105,9 @@ def test_stale_values_read_as_missing_with_the_freshness_flag_false(
 ) -> None:
     ws, fs = pair
     _setup(ws, fs, ttl="3d")
-    fs.materialize(end=at(5))  # customer 1: day 3 (fresh until day 6); 2: day 2 (day 4 not yet written)
+    fs.materialize(
+        end=at(5)
+    )  # customer 1: day 3 (fresh until day 6); 2: day 2 (day 4 not yet written)
     clock.now = at(5)
     out = fs.get_online({"customer_id": [1, 2]}, features="credit_model")
     assert _clean(list(out["balance"])) == [30.0, 200.0]
@@ -189,7 +191,7 @@ def test_lookup_fetches_a_feature_services_values_by_key(pair: Pair, clock: Cloc
 def test_unknown_feature_is_a_clear_error(pair: Pair) -> None:
     ws, fs = pair
     _setup(ws, fs)
-    with pytest.raises(FeatureNotFoundError, match="cust_stats:nope.*has balance, txns"):
+    with pytest.raises(FeatureNotFoundError, match=r"cust_stats:nope.*has balance, txns"):
         fs.get_online({"customer_id": [1]}, features=["cust_stats:nope"])
     with pytest.raises(FeatureNotFoundError, match="feature service 'nope'"):
         fs.get_online({"customer_id": [1]}, features="nope")

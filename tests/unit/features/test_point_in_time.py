@@ -52,7 +52,10 @@ def _entities(rows: list[tuple[int, object]]) -> pd.DataFrame:
 
 
 def _balances(frame: pd.DataFrame) -> list[float | None]:
-    return [None if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in frame["balance"]]
+    return [
+        None if (v is None or (isinstance(v, float) and math.isnan(v))) else v
+        for v in frame["balance"]
+    ]
 
 
 def test_latest_value_at_or_before_the_entity_time_is_returned(fs_ws: Pair) -> None:
@@ -64,7 +67,12 @@ def test_latest_value_at_or_before_the_entity_time_is_returned(fs_ws: Pair) -> N
     # before any event: null; exactly at day 1: day 1's value (equality counts); between: latest
     assert _balances(out) == [None, 10.0, 10.0, 30.0, 50.0, 200.0]
     assert list(out["txns"].astype("Int64").astype(object).where(out["txns"].notna(), None)) == [
-        None, 1, 1, 3, 5, 20,
+        None,
+        1,
+        1,
+        3,
+        5,
+        20,
     ]
 
 
@@ -143,7 +151,7 @@ def test_missing_join_key_column_is_a_clear_error(fs_ws: Pair) -> None:
     ws.datasets.register("cust_events", _events())
     _apply(fs)
     entity = pd.DataFrame({"id": [1], "event_timestamp": [at(1)]})
-    with pytest.raises(InvalidInputError, match="lacks join key column.*customer_id"):
+    with pytest.raises(InvalidInputError, match=r"lacks join key column.*customer_id"):
         fs.get_historical(entity, features=["cust_stats:balance"])
 
 

@@ -1,4 +1,4 @@
-"""The scale-out online store: one Redis hash per (view, entity key): ``t`` event time, ``v`` payload.
+"""The scale-out online store: one Redis hash per (view, entity key), `t` event time, `v` payload.
 
 Writes go through a small Lua script (newer event time wins, atomically per key) sent in
 pipelines of ``batch`` commands; reads are one ``HMGET`` per key in one pipeline (one round trip).
