@@ -514,6 +514,19 @@ class FeatureStoreService(Service):
             )
         )
 
+    def read_online(
+        self, entities: Mapping[str, Any] | pd.DataFrame, features: Sequence[str] | str
+    ) -> dict[str, builtins.list[Any]]:
+        """:meth:`get_online` as plain columns (``{name: [values]}``), without pandas: the join
+        key columns, then the features and one ``VIEW__fresh`` column per view."""
+        self.authorize(Action.FEATURE_ONLINE_READ, "feature_store", "online")
+        plan = self._plan(features)
+        rows = _as_columns(entities)
+        columns, _ = read_columns(plan, self.online_store, rows, self._clock())
+        out = {k: rows[k] for k in plan.join_keys}
+        out.update(columns)
+        return out
+
     def get_online(
         self, entities: Mapping[str, Any] | pd.DataFrame, features: Sequence[str] | str
     ) -> pd.DataFrame:
@@ -522,13 +535,8 @@ class FeatureStoreService(Service):
         than the view's TTL reads as missing (None) with ``VIEW__fresh`` False."""
         import pandas as pd
 
-        self.authorize(Action.FEATURE_ONLINE_READ, "feature_store", "online")
-        plan = self._plan(features)
-        rows = _as_columns(entities)
-        columns, n = read_columns(plan, self.online_store, rows, self._clock())
-        frame = pd.DataFrame({k: rows[k] for k in plan.join_keys})
-        for name, values in columns.items():
-            frame[name] = pd.Series(values, dtype="object" if n else None, index=frame.index)
+        columns = self.read_online(entities, features)
+        frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
         return frame.infer_objects()
 
     def lookup(self, features: Sequence[str] | str) -> FeatureLookup:
