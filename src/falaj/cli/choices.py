@@ -10,6 +10,7 @@ __all__ = [
     "EndStatus",
     "Executor",
     "ExportTarget",
+    "FeatureKind",
     "Outcome",
     "Policy",
     "RunStatus",
@@ -76,3 +77,11 @@ class EndStatus(StrEnum):
 
     KILLED = "KILLED"
     FAILED = "FAILED"
+
+
+class FeatureKind(StrEnum):
+    """Kinds of feature store definitions."""
+
+    entity = "entity"
+    feature_view = "feature_view"
+    feature_service = "feature_service"
