@@ -27,6 +27,7 @@ def _stages() -> list[Stage]:
     from falaj.demo.stages import (
         audit_trail,
         data,
+        features,
         foundation,
         orchestration,
         pipelines,
@@ -39,6 +40,12 @@ def _stages() -> list[Stage]:
     return [
         Stage("foundation", "Store the raw data as a verified artifact", foundation.run),
         Stage("data", "Ingest, profile, validate; quarantine a corrupted batch", data.run),
+        Stage(
+            "features",
+            "Point-in-time training features; online lookup by id with TTL",
+            features.run,
+            needs=("data",),
+        ),
         Stage("tracking", "Track a training sweep; search and compare runs", tracking.run),
         Stage("registry", "Register the model; aliases with history", registry.run),
         Stage(
