@@ -41,9 +41,7 @@ def base_url(fs_ws: Pair, clock: Clock) -> Iterator[str]:
     ws, fs = fs_ws
     ws.datasets.register(
         "cust_events",
-        pd.DataFrame(
-            {"customer_id": [1, 2], "event_ts": [at(1), at(8)], "balance": [10.0, 20.0]}
-        ),
+        pd.DataFrame({"customer_id": [1, 2], "event_ts": [at(1), at(8)], "balance": [10.0, 20.0]}),
     )
     fs.apply(
         [
