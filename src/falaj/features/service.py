@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -136,12 +138,18 @@ class FeatureStoreService(Service):
         online: Callable[[], OnlineStore],
         *,
         clock: Clock | None = None,
+        plan_cache_s: float = 5.0,
     ) -> None:
         super().__init__(context)
         self._links = links
         self._online_factory = online
         self._online: OnlineStore | None = None
         self._clock: Clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        #: online reads reuse a resolved plan this long (definitions applied by this service
+        #: are seen at once; by another process, within ``plan_cache_s``); 0 disables
+        self._plan_cache_s = plan_cache_s
+        self._plans: dict[tuple[str, ...] | str, tuple[float, OnlinePlan]] = {}
+        self._plans_lock = threading.Lock()
 
     @property
     def online_store(self) -> OnlineStore:
@@ -189,6 +197,8 @@ class FeatureStoreService(Service):
             m.details.update(
                 changed=[f"{r.kind}:{r.id}" for r in changed], unchanged=len(unchanged)
             )
+        with self._plans_lock:
+            self._plans.clear()
         return ApplyResult(changed, unchanged)
 
     def _check_references(
@@ -500,6 +510,23 @@ class FeatureStoreService(Service):
         return out
 
     def _plan(self, features: Sequence[str] | str) -> OnlinePlan:
+        if not isinstance(features, str) and not all(isinstance(f, str) for f in features):
+            return self._build_plan(features)  # malformed: _resolve names the mistake
+        key = features if isinstance(features, str) else tuple(features)
+        now = time.monotonic()
+        with self._plans_lock:
+            cached = self._plans.get(key)
+        if cached is not None and now - cached[0] < self._plan_cache_s:
+            return cached[1]
+        plan = self._build_plan(features)
+        if self._plan_cache_s > 0:
+            with self._plans_lock:
+                if len(self._plans) > 1000:
+                    self._plans.clear()
+                self._plans[key] = (now, plan)
+        return plan
+
+    def _build_plan(self, features: Sequence[str] | str) -> OnlinePlan:
         resolved, _ = self._resolve(features)
         return OnlinePlan(
             tuple(
@@ -535,9 +562,7 @@ class FeatureStoreService(Service):
         than the view's TTL reads as missing (None) with ``VIEW__fresh`` False."""
         import pandas as pd
 
-        columns = self.read_online(entities, features)
-        frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
-        return frame.infer_objects()
+        return pd.DataFrame(self.read_online(entities, features))
 
     def lookup(self, features: Sequence[str] | str) -> FeatureLookup:
         """A :class:`~falaj.features.lookup.FeatureLookup` for a feature service (by name) or

@@ -204,3 +204,14 @@ def test_materialize_defaults_to_the_clock(pair: Pair, clock: Clock) -> None:
     [result] = fs.materialize()
     assert result.end == at(6)
     assert isinstance(result.end, dt.datetime)
+
+
+def test_online_reads_see_a_new_definition_applied_here_at_once(pair: Pair, clock: Clock) -> None:
+    ws, fs = pair
+    _setup(ws, fs, ttl="30d")
+    fs.materialize(end=at(9))
+    clock.now = at(9)
+    assert _clean(list(fs.get_online({"customer_id": [1]}, "credit_model")["balance"])) == [30.0]
+    fs.apply([FeatureService("credit_model", features=["cust_stats:txns"])])
+    out = fs.get_online({"customer_id": [1]}, "credit_model")
+    assert "balance" not in out.columns and list(out["txns"]) == [3]
