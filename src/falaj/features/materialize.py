@@ -14,6 +14,7 @@ it was: running again rewrites the same rows (the store's upsert is idempotent),
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 
 from falaj.features.keys import key_sql
 from falaj.features.online.base import OnlineStore
@@ -65,7 +66,8 @@ def materialize_view(
         f"encode(to_json(struct_pack({payload}))) AS p FROM ({base}) "
         f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
     )
-    con = connect(memory_limit=memory_limit)
+    spill = tempfile.TemporaryDirectory(prefix="falaj-duckdb-")
+    con = connect(memory_limit=memory_limit, spill_dir=spill.name)
     written = 0
     try:
         reader = con.sql(sql).to_arrow_reader(batch_rows)
@@ -81,4 +83,5 @@ def materialize_view(
             written += store.write(view.name, rows)
     finally:
         con.close()
+        spill.cleanup()
     return written

@@ -18,6 +18,7 @@ sources to disk when they do not fit its memory limit.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +90,8 @@ def historical(
     import pyarrow as pa
 
     keys = sorted({k for src, _, _ in requested for k in src.join_keys})
-    con = connect(memory_limit=memory_limit)
+    spill = tempfile.TemporaryDirectory(prefix="falaj-duckdb-")
+    con = connect(memory_limit=memory_limit, spill_dir=spill.name)
     try:
         for i, (src, features, _) in enumerate(requested):
             _prepare(con, i, src, features)
@@ -114,6 +116,7 @@ def historical(
                 con.unregister("chunk_in")
     finally:
         con.close()
+        spill.cleanup()
     result = pa.concat_tables(parts) if parts else pa.table({})
     out = entity_df.copy(deep=False)
     names = [n for _, _, ns in requested for n in ns]

@@ -32,12 +32,17 @@ class ViewInput:
         return self.view.name
 
 
-def connect(*, memory_limit: str | None = None, threads: int | None = None) -> Any:
-    """A fresh in-memory DuckDB connection set to UTC (naive timestamps are read as UTC)."""
+def connect(
+    *, memory_limit: str | None = None, threads: int | None = None, spill_dir: str | None = None
+) -> Any:
+    """A fresh in-memory DuckDB connection set to UTC (naive timestamps are read as UTC) that
+    spills to ``spill_dir`` when a join or sort outgrows its memory limit."""
     import duckdb
 
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    if spill_dir:
+        con.execute(f"SET temp_directory = '{spill_dir.replace(chr(39), chr(39) * 2)}'")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:

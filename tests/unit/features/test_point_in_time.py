@@ -169,3 +169,44 @@ def test_result_registered_as_dataset_has_lineage_to_the_view_version(fs_ws: Pai
     found = {(str(e.source), e.relation, str(e.target)) for e in edges}
     assert ("feature_view:cust_stats@1", "features_of", f"dataset_version:{version.id}") in found
     assert ("dataset_version:cust_events@1", "source_of", "feature_view:cust_stats@1") in found
+
+
+def test_two_views_with_the_same_feature_name_get_prefixed_columns(fs_ws: Pair) -> None:
+    ws, fs = fs_ws
+    ws.datasets.register("cust_events", _events())
+    _apply(fs, ttl=None)
+    fs.apply(
+        [
+            FeatureView(
+                "cust_recent",
+                entities=["customer"],
+                source="cust_events",
+                timestamp="event_ts",
+                features={"balance": "float64"},
+                ttl="1d",
+            )
+        ]
+    )
+    entity = _entities([(1, at(4, 1)), (1, at(5, 12))])  # day 3 is 25 h old at the first
+    out = fs.get_historical(entity, features=["cust_stats:balance", "cust_recent:balance"])
+    assert list(out.columns) == [
+        "customer_id",
+        "event_timestamp",
+        "cust_stats__balance",
+        "cust_recent__balance",
+    ]
+    assert list(out["cust_stats__balance"]) == [30.0, 50.0]
+    assert _balances(out.rename(columns={"cust_recent__balance": "balance"})) == [None, 50.0]
+
+
+def test_an_empty_entity_frame_gives_an_empty_result_with_the_feature_columns(
+    fs_ws: Pair,
+) -> None:
+    ws, fs = fs_ws
+    ws.datasets.register("cust_events", _events())
+    _apply(fs)
+    entity = _entities([]).astype(
+        {"customer_id": "int64", "event_timestamp": "datetime64[ns, UTC]"}
+    )
+    out = fs.get_historical(entity, features=["cust_stats:balance"])
+    assert len(out) == 0 and list(out.columns) == ["customer_id", "event_timestamp", "balance"]
