@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,18 +22,18 @@ from falaj.errors import InvalidInputError
 from falaj.features import catalog
 from falaj.features.catalog import Registered
 from falaj.features.definitions import (
-    FEATURE_TYPES,
     Definition,
     Entity,
     FeatureService,
     FeatureView,
-    format_ttl,
     parse_feature_ref,
 )
 from falaj.features.errors import FeatureDefinitionError, FeatureNotFoundError
+from falaj.features.inputs import as_columns, check_columns, entity_timestamp, utc
 from falaj.features.links import FeatureLinks, SourceVersion
 from falaj.features.lookup import FeatureLookup, OnlinePlan, ViewPlan, read_columns
 from falaj.features.online.base import OnlineStore
+from falaj.features.results import ApplyResult, Freshness, MaterializeResult
 from falaj.features.sql import ViewInput
 from falaj.features.tables import feature_materializations as fm
 from falaj.governance.authorization import Action
@@ -49,83 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["ApplyResult", "FeatureStoreService", "Freshness", "MaterializeResult"]
 
 Clock = Callable[[], dt.datetime]
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """What ``apply`` did: new versions written, and definitions left as they were."""
-
-    changed: list[Registered]
-    unchanged: list[Registered]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "changed": [f"{r.kind}:{r.id}" for r in self.changed],
-            "unchanged": [f"{r.kind}:{r.id}" for r in self.unchanged],
-        }
-
-
-@dataclass(frozen=True)
-class MaterializeResult:
-    view: str
-    view_version: int
-    source_version: str
-    rows_written: int
-    since: dt.datetime | None
-    end: dt.datetime
-    full: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "view": self.view,
-            "view_version": self.view_version,
-            "source_version": self.source_version,
-            "rows_written": self.rows_written,
-            "since": self.since.isoformat() if self.since else None,
-            "end": self.end.isoformat(),
-            "full": self.full,
-        }
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """How far a view's online values reach (``watermark``), and how old that is now."""
-
-    view: str
-    ttl_seconds: int | None
-    watermark: dt.datetime | None
-    age_seconds: float | None
-    rows_written: int
-    online_store: str | None
-
-    @property
-    def stale(self) -> bool:
-        """True when never materialized, or the watermark is older than the TTL."""
-        if self.watermark is None:
-            return True
-        return self.ttl_seconds is not None and (self.age_seconds or 0) > self.ttl_seconds
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "view": self.view,
-            "ttl": format_ttl(self.ttl_seconds),
-            "watermark": self.watermark.isoformat() if self.watermark else None,
-            "age_seconds": self.age_seconds,
-            "rows_written": self.rows_written,
-            "online_store": self.online_store,
-            "stale": self.stale,
-        }
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    if not isinstance(moment, dt.datetime):
-        raise InvalidInputError(f"time {moment!r} is invalid: expected a datetime")
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _type_fits(feature_type: str, arrow_type: str) -> bool:
-    base = arrow_type.split("[")[0]
-    return base in FEATURE_TYPES[feature_type]
 
 
 class FeatureStoreService(Service):
@@ -214,7 +136,7 @@ class FeatureStoreService(Service):
                 keys = self._join_keys(item, entities)
                 if item.source not in sources:
                     sources[item.source] = self._source(item.source)
-                _check_columns(item, keys, sources[item.source])
+                check_columns(item, keys, sources[item.source])
             elif isinstance(item, FeatureService):
                 for ref in item.features:
                     view_name, feature = parse_feature_ref(ref)
@@ -372,7 +294,7 @@ class FeatureStoreService(Service):
             )
         if not isinstance(chunk_rows, int) or chunk_rows <= 0:
             raise InvalidInputError(f"chunk_rows {chunk_rows!r} is invalid: expected an int > 0")
-        ts = _entity_timestamp(entity_df, timestamp)
+        ts = entity_timestamp(entity_df, timestamp)
         self.authorize(Action.FEATURE_READ, "feature_store", "historical")
         resolved, _ = self._resolve(features, taken=entity_df.columns)
         missing = sorted({k for _, keys, _, _ in resolved for k in keys} - set(entity_df.columns))
@@ -422,7 +344,7 @@ class FeatureStoreService(Service):
         Incremental by default (rows new since the view's watermark); ``full`` rewrites the
         view from scratch, as does a view whose definition version changed.
         """
-        stop = _utc(end) if end is not None else self._clock()
+        stop = utc(end) if end is not None else self._clock()
         self.authorize(Action.FEATURE_MATERIALIZE, "feature_store", ",".join(views or ["*"]))
         with self.store.read() as conn:
             current = catalog.latest(conn, "feature_view")
@@ -451,7 +373,7 @@ class FeatureStoreService(Service):
             entities = {n: r.definition for (_, n), r in catalog.latest(conn, "entity").items()}
         keys = self._join_keys(view, entities)
         redo = full or mark is None or mark.view_version != reg.version
-        since = None if redo else _utc(mark.watermark)
+        since = None if redo else utc(mark.watermark)
         if since is not None and end <= since:
             return MaterializeResult(
                 view.name, reg.version, mark.source_version, 0, since, end, False
@@ -496,7 +418,7 @@ class FeatureStoreService(Service):
         for (_, name), reg in sorted(current.items()):
             assert isinstance(reg.definition, FeatureView)
             mark = marks.get(name)
-            wm = _utc(mark.watermark) if mark is not None else None
+            wm = utc(mark.watermark) if mark is not None else None
             out.append(
                 Freshness(
                     name,
@@ -548,7 +470,7 @@ class FeatureStoreService(Service):
         key columns, then the features and one ``VIEW__fresh`` column per view."""
         self.authorize(Action.FEATURE_ONLINE_READ, "feature_store", "online")
         plan = self._plan(features)
-        rows = _as_columns(entities)
+        rows = as_columns(entities)
         columns, _ = read_columns(plan, self.online_store, rows, self._clock())
         out = {k: rows[k] for k in plan.join_keys}
         out.update(columns)
@@ -569,64 +491,3 @@ class FeatureStoreService(Service):
         a list of references: the model server's hook to fetch features by entity key."""
         self.authorize(Action.FEATURE_ONLINE_READ, "feature_store", "online")
         return FeatureLookup(self._plan(features), self.online_store, self._clock)
-
-
-def _as_columns(entities: Any) -> dict[str, list[Any]]:
-    if hasattr(entities, "to_dict") and hasattr(entities, "columns"):
-        return {str(k): list(v) for k, v in entities.to_dict(orient="list").items()}
-    if not isinstance(entities, Mapping):
-        raise InvalidInputError(
-            f"entities {type(entities).__name__} is invalid: expected a mapping of join key to "
-            "values, or a DataFrame"
-        )
-    out: dict[str, list[Any]] = {}
-    for k, v in entities.items():
-        out[str(k)] = [v] if isinstance(v, str | bytes) or not hasattr(v, "__len__") else list(v)
-    return out
-
-
-def _entity_timestamp(frame: pd.DataFrame, given: str | None) -> str:
-    import pandas as pd
-
-    if given is not None:
-        if given not in frame.columns:
-            raise InvalidInputError(
-                f"timestamp column {given!r} is not in entity_df: it has {list(frame.columns)}"
-            )
-        return given
-    if "event_timestamp" in frame.columns:
-        return "event_timestamp"
-    stamps = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
-    if len(stamps) != 1:
-        raise InvalidInputError(
-            "entity_df timestamp column is ambiguous: name it with timestamp=... (expected an "
-            f"'event_timestamp' column or exactly one datetime column; found {stamps})"
-        )
-    return str(stamps[0])
-
-
-def _check_columns(view: FeatureView, keys: Sequence[str], source: SourceVersion) -> None:
-    types = {c["name"]: c["type"] for c in source.schema}
-    where = f"feature view {view.name!r} (source {source.id})"
-    for key in keys:
-        if key not in types:
-            raise FeatureDefinitionError(f"{where}: join key {key!r} is not a source column")
-    for col in (view.timestamp, view.created_timestamp):
-        if col is None:
-            continue
-        if col not in types:
-            raise FeatureDefinitionError(f"{where}: timestamp {col!r} is not a source column")
-        if not types[col].startswith(("timestamp", "date")):
-            raise FeatureDefinitionError(
-                f"{where}: timestamp {col!r} has type {types[col]}: expected a timestamp"
-            )
-    for feature, ftype in view.features.items():
-        if feature not in types:
-            raise FeatureDefinitionError(
-                f"{where}: feature {feature!r} is not a source column (it has {', '.join(types)})"
-            )
-        if not _type_fits(ftype, types[feature]):
-            raise FeatureDefinitionError(
-                f"{where}: feature {feature!r} is declared {ftype} but the source column is "
-                f"{types[feature]}"
-            )
