@@ -78,33 +78,40 @@ def _column_values(entities: Mapping[str, Any], keys: Sequence[str]) -> tuple[li
     return cols, n
 
 
+def _keys(cols: list[list[Any]], join_keys: Sequence[str]) -> list[str]:
+    if len(cols) == 1:  # the common case, kept cheap: one key column
+        return [
+            v if type(v) is str else str(v) if type(v) is int else encode_key((v,), join_keys)
+            for v in cols[0]
+        ]
+    return [encode_key(row, join_keys) for row in zip(*cols, strict=True)]
+
+
 def read_columns(
     plan: OnlinePlan, store: OnlineStore, entities: Mapping[str, Any], now: dt.datetime
 ) -> tuple[dict[str, list[Any]], int]:
     """Feature columns (and one freshness column per view) for the entity rows given."""
     out: dict[str, list[Any]] = {}
     now_s = now.timestamp()
+    loads = orjson.loads
     n = 0
     for vp in plan.views:
         cols, n = _column_values(entities, vp.join_keys)
-        keys = [encode_key(row, vp.join_keys) for row in zip(*cols, strict=True)]
+        keys = _keys(cols, vp.join_keys)
         found = store.read(vp.view, keys) if keys else {}
-        values: list[list[Any]] = [[] for _ in vp.features]
+        ttl = vp.ttl_seconds
+        payloads: list[dict[str, Any] | None] = []
         fresh: list[bool] = []
         for key in keys:
             hit = found.get(key)
-            ok = hit is not None and (vp.ttl_seconds is None or now_s - hit[0] <= vp.ttl_seconds)
-            fresh.append(ok)
-            if ok:
-                assert hit is not None
-                payload = orjson.loads(hit[1])
-                for i, f in enumerate(vp.features):
-                    values[i].append(payload.get(f))
+            if hit is not None and (ttl is None or now_s - hit[0] <= ttl):
+                payloads.append(loads(hit[1]))
+                fresh.append(True)
             else:
-                for column in values:
-                    column.append(None)
-        for name, column in zip(vp.names, values, strict=True):
-            out[name] = column
+                payloads.append(None)
+                fresh.append(False)
+        for feature, name in zip(vp.features, vp.names, strict=True):
+            out[name] = [None if p is None else p.get(feature) for p in payloads]
         out[fresh_column(vp.view)] = fresh
     return out, n
 

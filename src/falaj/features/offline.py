@@ -41,9 +41,9 @@ def _prepare(con: Any, index: int, src: ViewInput, features: Sequence[str]) -> N
     feats = ", ".join(q(f) for f in features)
     base = source_select(src, features)
     if src.view.created_timestamp is None:
+        # one row per (keys, event time): which of two same-time rows is kept is unspecified
         sql = (
-            f"SELECT {keys}, __ts AS __vis, __ts, {feats} FROM ({base}) "
-            f"QUALIFY row_number() OVER (PARTITION BY {keys}, __ts) = 1"
+            f"SELECT DISTINCT ON ({keys}, __ts) {keys}, __ts AS __vis, __ts, {feats} FROM ({base})"
         )
     else:
         packed = ", ".join(f"{q('f_' + f)} := {q(f)}" for f in features)
@@ -60,7 +60,7 @@ def _prepare(con: Any, index: int, src: ViewInput, features: Sequence[str]) -> N
             f"QUALIFY row_number() OVER (PARTITION BY {keys}, __vis "
             "ORDER BY __ts DESC, __cr DESC) = 1"
         )
-    con.execute(f"CREATE TEMP TABLE v{index} AS {sql} ORDER BY {keys}, __vis")
+    con.execute(f"CREATE TEMP TABLE v{index} AS {sql}")
 
 
 def _join_sql(requested: Sequence[Requested], ts_col: str) -> str:
@@ -74,7 +74,8 @@ def _join_sql(requested: Sequence[Requested], ts_col: str) -> str:
         on = " AND ".join(f"e.{q(k)} = v{i}.{q(k)}" for k in src.join_keys)
         joins.append(f"ASOF LEFT JOIN v{i} ON {on} AND e.__ets >= v{i}.__vis")
     del ts_col
-    return f"SELECT {', '.join(selects)} FROM chunk e {' '.join(joins)} ORDER BY e.__row"
+    # no ORDER BY: sorting every column costs more than putting the rows back by __row after
+    return f"SELECT {', '.join(selects)} FROM chunk e {' '.join(joins)}"
 
 
 def historical(
@@ -86,6 +87,7 @@ def historical(
     memory_limit: str | None = None,
 ) -> pd.DataFrame:
     """``entity_df`` with the requested features appended (see the module docstring)."""
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
@@ -109,7 +111,7 @@ def historical(
                 "(CAST(__ets AS TIMESTAMPTZ) AS __ets) FROM chunk_in"
             )
             try:
-                parts.append(con.sql(sql).to_arrow_table().drop_columns(["__row"]))
+                parts.append(con.sql(sql).to_arrow_table())
             except Exception as exc:
                 raise _join_error(exc, keys) from exc
             finally:
@@ -117,13 +119,15 @@ def historical(
     finally:
         con.close()
         spill.cleanup()
-    result = pa.concat_tables(parts) if parts else pa.table({})
+    result = pa.concat_tables(parts)
+    # the join returns rows in any order: __row says where each goes (a scatter, no sort)
+    rows = result.column("__row").to_numpy()
     out = entity_df.copy(deep=False)
-    names = [n for _, _, ns in requested for n in ns]
-    for name in names:
-        column = result.column(name).to_pandas()
-        column.index = out.index
-        out[name] = column
+    for name in (n for _, _, ns in requested for n in ns):
+        values = result.column(name).to_pandas().to_numpy()
+        placed = np.empty_like(values)
+        placed[rows] = values
+        out[name] = placed
     return out
 
 
