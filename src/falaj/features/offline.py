@@ -7,13 +7,14 @@ written after ``t`` did not exist at ``t``: late data never leaks into the past)
 null when that row is older than ``t - ttl``, or when there is none. Every entity row comes back,
 in its original order, with nulls where nothing matched.
 
-How: each view's source is prepared once into a DuckDB table keyed by *visibility time*
-``max(event, created)``; with a created timestamp, a window keeps, at each visibility time, the
-best row visible so far (the running max of ``(event, created)``), so one ASOF join on
-visibility time gives the exact answer. The entity frame is then joined in chunks of
-``chunk_rows`` rows (its columns are not copied into DuckDB beyond keys and timestamp), so a
-10M-row frame needs memory for the result, not ten copies of it; DuckDB spills the prepared
-sources to disk when they do not fit its memory limit.
+How: each view's source is read keyed by *visibility time* ``max(event, created)``: without a
+created timestamp that is the event time and the Parquet file is joined as it is (a view); with
+one, a window keeps, at each visibility time, the best row visible so far (the running max of
+``(event, created)``) in a temporary table, so one ASOF join on visibility time gives the exact
+answer. The entity frame is joined in chunks of ``chunk_rows`` rows (only its keys and
+timestamp go to DuckDB); rows come back in any order and are placed by their row number (a
+scatter, no sort). So a 10M-row frame needs memory for the result, not ten copies of it;
+DuckDB spills to a scratch folder when a join outgrows its memory limit.
 """
 
 from __future__ import annotations
