@@ -308,8 +308,8 @@ class Workspace:
     def features(self) -> FeatureStoreService:
         """Feature definitions, point-in-time training data, online store (``falaj.features``).
 
-        The online store is Redis when ``settings.redis_url`` is set, else SQLite in the
-        workspace folder (``online.db``).
+        The online store is Redis when ``settings.redis_url`` is set (keys prefixed with the
+        workspace id), else SQLite in the workspace folder (``online.db``).
         """
         from falaj.features.links import FeatureLinks
         from falaj.features.online.base import open_online_store
@@ -317,11 +317,13 @@ class Workspace:
 
         links = FeatureLinks(artifacts=self.artifacts, datasets=lambda: self.datasets)
         settings = self._settings
-        return FeatureStoreService(
-            self._context,
-            links,
-            partial(open_online_store, settings.home, settings.redis_url),
+        online = partial(
+            open_online_store,
+            settings.home,
+            settings.redis_url,
+            redis_prefix=f"falaj:{self.id}:",  # workspaces can share one Redis database
         )
+        return FeatureStoreService(self._context, links, online)
 
     @cached_property
     def pipelines(self) -> PipelineService:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from falaj.errors import BackendUnavailableError
 from falaj.features import Entity, FeatureService, FeatureView
 from falaj.features.errors import FeatureNotFoundError
 from falaj.features.links import FeatureLinks
-from falaj.features.online.base import open_online_store
+from falaj.features.online.base import OnlineRow, OnlineStore, open_online_store
+from falaj.features.online.sqlite_store import SqliteOnlineStore
 from falaj.features.service import FeatureStoreService
 from falaj.governance.principal import Principal
 from falaj.workspace import Workspace
@@ -215,3 +217,73 @@ def test_online_reads_see_a_new_definition_applied_here_at_once(pair: Pair, cloc
     fs.apply([FeatureService("credit_model", features=["cust_stats:txns"])])
     out = fs.get_online({"customer_id": [1]}, "credit_model")
     assert "balance" not in out.columns and list(out["txns"]) == [3]
+
+
+def test_redis_url_setting_selects_redis_with_a_prefix_per_workspace(
+    tmp_path: Path, redis_url: str
+) -> None:
+    import redis
+
+    with Workspace.init(tmp_path / "ws", principal=Principal("alice"), redis_url=redis_url) as ws:
+        store = ws.features.online_store
+        assert store.kind == "redis"
+        store.write("v", [("1", 1.0, b"x")])
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert client.exists(f"falaj:{ws.id}:v:1") == 1
+        finally:
+            client.delete(f"falaj:{ws.id}:v:1")
+            client.close()
+
+
+def test_embedded_default_is_sqlite_in_the_workspace_folder(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws", principal=Principal("alice")) as ws:
+        assert ws.features.online_store.kind == "sqlite"
+        assert (tmp_path / "ws" / "online.db").is_file()
+
+
+class _FailsOnSecondBatch:
+    """The real SQLite store, with an outage injected on the second batch write."""
+
+    def __init__(self, inner: OnlineStore) -> None:
+        self.inner = inner
+        self.writes = 0
+        self.kind = inner.kind
+
+    def write(self, view: str, rows: Sequence[OnlineRow]) -> int:
+        self.writes += 1
+        if self.writes == 2:
+            raise BackendUnavailableError("injected outage")
+        return self.inner.write(view, rows)
+
+    def read(self, view: str, keys: Sequence[str]) -> dict[str, tuple[float, bytes]]:
+        return self.inner.read(view, keys)
+
+    def drop_view(self, view: str) -> None:
+        self.inner.drop_view(view)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_materialization_that_fails_part_way_keeps_its_watermark_and_resumes(
+    tmp_path: Path, clock: Clock
+) -> None:
+    ws = Workspace.init(tmp_path / "ws", principal=Principal("alice"))
+    flaky = _FailsOnSecondBatch(SqliteOnlineStore(tmp_path / "online.db"))
+    links = FeatureLinks(artifacts=ws.artifacts, datasets=lambda: ws.datasets)
+    fs = FeatureStoreService(ws.context(), links, lambda: flaky, clock=clock)
+    try:
+        _setup(ws, fs, ttl="30d")
+        with pytest.raises(BackendUnavailableError, match="injected"):
+            fs.materialize(end=at(9), batch_rows=1)
+        [fresh] = fs.freshness()
+        assert fresh.watermark is None and fresh.stale  # the failed run recorded nothing
+        [result] = fs.materialize(end=at(9), batch_rows=1)  # run again: it resumes
+        assert result.rows_written == 3
+        clock.now = at(9)
+        out = fs.get_online({"customer_id": [1, 2, 3]}, features=["cust_stats:balance"])
+        assert _clean(list(out["balance"])) == [30.0, 400.0, 3.0]
+    finally:
+        fs.close()
+        ws.close()
