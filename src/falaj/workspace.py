@@ -36,6 +36,7 @@ from falaj.store.schema import new_id, utcnow
 if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
     from falaj.artifacts.keys import KeyService
     from falaj.data.service import DatasetService
+    from falaj.features.service import FeatureStoreService
     from falaj.governance.compliance import ComplianceReport, ComplianceService
     from falaj.governance.identity.service import IdentityService
     from falaj.governance.model_signing import ModelSigning
@@ -385,6 +386,27 @@ class Workspace:
         return DatasetService(self._context, self.artifacts)
 
     @cached_property
+    def features(self) -> FeatureStoreService:
+        """Feature definitions, point-in-time training data, online store (``falaj.features``).
+
+        The online store is Redis when ``settings.redis_url`` is set (keys prefixed with the
+        workspace id), else SQLite in the workspace folder (``online.db``).
+        """
+        from falaj.features.links import FeatureLinks
+        from falaj.features.online.base import open_online_store
+        from falaj.features.service import FeatureStoreService
+
+        links = FeatureLinks(artifacts=self.artifacts, datasets=lambda: self.datasets)
+        settings = self._settings
+        online = partial(
+            open_online_store,
+            settings.home,
+            settings.redis_url,
+            redis_prefix=f"falaj:{self.id}:",  # workspaces can share one Redis database
+        )
+        return FeatureStoreService(self._context, links, online)
+
+    @cached_property
     def pipelines(self) -> PipelineService:
         """Pipelines: run, resume, inspect, schedule (``falaj.pipelines``)."""
         from falaj.pipelines.service import PipelineService
@@ -559,6 +581,8 @@ class Workspace:
             self.tracking.flush()
         if "monitoring" in self.__dict__:
             self.monitoring.close()
+        if "features" in self.__dict__:
+            self.features.close()
         if self._owns_store:
             self._store.close()
 

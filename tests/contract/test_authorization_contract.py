@@ -83,6 +83,7 @@ def seed(
     ws.registry.set_policy(MODEL, "risk: low\nmetrics:\n  roc_auc: {min: 0.5, source: run}\n")
     ws.pipelines.schedules.create("nightly", f"{STEPS}:linear", "0 2 * * *")
     ws.pipelines.schedules.create("paused", f"{STEPS}:linear", "0 3 * * *", enabled=False)
+    _seed_features(ws)
     open_run = ws.start_run("credit")
     open_run.log_metric("loss", 1.0)
     ws.tracking.flush()
@@ -123,6 +124,39 @@ def seed(
 
 
 Call = Callable[[Workspace, Seed], Any]
+
+_FEATURE_T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def _seed_features(ws: Workspace) -> None:
+    from falaj.features import Entity, FeatureView
+
+    events = pd.DataFrame(
+        {"customer_id": [1, 2], "event_ts": [_FEATURE_T0] * 2, "balance": [1.0, 2.0]}
+    )
+    ws.datasets.register("cust_events", events)
+    ws.features.apply(
+        [
+            Entity("customer", join_keys=["customer_id"]),
+            FeatureView(
+                "cust_stats",
+                entities=["customer"],
+                source="cust_events",
+                timestamp="event_ts",
+                features={"balance": "float64"},
+            ),
+        ]
+    )
+
+
+def _feature_entity() -> Any:
+    from falaj.features import Entity
+
+    return Entity(f"e_{uuid.uuid4().hex[:8]}", join_keys=["id"])
+
+
+def _feature_entities() -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": [1, 3], "event_timestamp": [_FEATURE_T0] * 2})
 
 
 def _frame() -> pd.DataFrame:
@@ -471,6 +505,35 @@ RAW: list[tuple[Any, ...]] = [
         "training.evaluate",
         (Action.TRAINING_EVALUATION,),
         lambda w, s: w.training.evaluate(MODEL, 1, *_xy(), n_bootstrap=10),
+    ),
+    # features
+    (
+        "features.apply",
+        (Action.FEATURE_APPLY,),
+        lambda w, s: w.features.apply([_feature_entity()]),
+    ),
+    ("features.list", (Action.FEATURE_READ,), lambda w, s: w.features.list()),
+    ("features.history", (Action.FEATURE_READ,), lambda w, s: w.features.history("cust_stats")),
+    ("features.freshness", (Action.FEATURE_READ,), lambda w, s: w.features.freshness()),
+    (
+        "features.get_historical",
+        (Action.FEATURE_READ, Action.DATASET_READ),
+        lambda w, s: w.features.get_historical(_feature_entities(), ["cust_stats:balance"]),
+    ),
+    (
+        "features.materialize",
+        (Action.FEATURE_MATERIALIZE, Action.DATASET_READ),
+        lambda w, s: w.features.materialize(end=_FEATURE_T0),
+    ),
+    (
+        "features.get_online",
+        (Action.FEATURE_ONLINE_READ,),
+        lambda w, s: w.features.get_online({"customer_id": [1]}, ["cust_stats:balance"]),
+    ),
+    (
+        "features.lookup",
+        (Action.FEATURE_ONLINE_READ,),
+        lambda w, s: w.features.lookup(["cust_stats:balance"]),
     ),
     (
         "training.model_card",

@@ -45,6 +45,9 @@ def test_demo_runs_end_to_end_and_keeps_its_workspace_when_asked(tmp_path: Path)
         "model card refreshed after the approval",
         # issue 10: evidence that cannot mislead, enforced in the demo
         "suite 'looks-fine' (<dict>) has no checks",
+        # issue 17: point-in-time features, online lookup by id with the TTL enforced
+        "point-in-time training set: 1,000 rows (every applicant kept)",
+        "latest values into the sqlite online store",
         "both inherit the classifications of german_credit_batch@1: sensitive",
         "not used sex (classified sensitive (not in use_sensitive))",
         "but the evidence says in-sample",
@@ -107,3 +110,17 @@ def test_demo_only_promotion_runs_the_training_it_needs(tmp_path: Path) -> None:
 
     results = run_demo(tmp_path / "demo", only=["promotion"])
     assert results["champion_version"] == results["candidate_version"]
+
+
+def test_demo_features_stage_trains_from_point_in_time_features(tmp_path: Path) -> None:
+    from falaj.demo.runner import run_demo
+    from falaj.workspace import Workspace
+
+    results = run_demo(tmp_path / "demo", only=["features"], keep=True)
+    assert results["feature_service"] == "credit_applicant"
+    with Workspace.open(tmp_path / "demo" / "workspace") as ws:
+        training = ws.datasets.load(results["feature_training_set"])
+        assert len(training) == 1000  # every applicant kept, nulls where nothing was visible
+        assert training["balance"].isna().any() and training["balance"].notna().any()
+        [fresh] = ws.features.freshness()
+        assert fresh.view == "account_activity" and fresh.rows_written > 0

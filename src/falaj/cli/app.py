@@ -60,6 +60,7 @@ COMMANDS: dict[str, Lazy] = {
     "artifacts": Lazy("artifacts", "app"),
     "audit": Lazy("audit", "app"),
     "data": Lazy("data", "app"),
+    "features": Lazy("features", "app"),
     "runs": Lazy("runs", "app"),
     "import": Lazy("interop", "app"),
     "models": Lazy("models", "app"),

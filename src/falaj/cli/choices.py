@@ -10,6 +10,7 @@ __all__ = [
     "EndStatus",
     "Executor",
     "ExportTarget",
+    "FeatureKind",
     "Outcome",
     "Policy",
     "RunStatus",
@@ -85,3 +86,11 @@ class SigningMode(StrEnum):
     enforce = "enforce"
     warn = "warn"
     off = "off"
+
+
+class FeatureKind(StrEnum):
+    """Kinds of feature store definitions."""
+
+    entity = "entity"
+    feature_view = "feature_view"
+    feature_service = "feature_service"

@@ -126,6 +126,11 @@ class Action(StrEnum):
     MONITOR_CREATE = "monitor.create"
     MONITOR_RUN = "monitor.run"
     # end monitoring
+    # features
+    FEATURE_APPLY = "feature.apply"
+    FEATURE_READ = "feature.read"
+    FEATURE_MATERIALIZE = "feature.materialize"
+    FEATURE_ONLINE_READ = "feature.online_read"
 
     @classmethod
     def parse(cls, value: str | Action) -> Action:
@@ -143,7 +148,7 @@ class Action(StrEnum):
 
 #: Actions that change nothing (the rest write).
 READ_ACTIONS: frozenset[Action] = frozenset(
-    a for a in Action if a.value.endswith((".read", ".verify", ".load"))
+    a for a in Action if a.value.endswith((".read", "_read", ".verify", ".load"))
 )
 
 _KIND_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz_")
@@ -227,6 +232,9 @@ _READ = _actions(
         Action.SCHEDULE_READ,
         # monitoring
         Action.MONITORING_READ,
+        # features
+        Action.FEATURE_READ,
+        Action.FEATURE_ONLINE_READ,
     ]
 )
 _TRACK = _actions(
@@ -263,6 +271,8 @@ _TRACK = _actions(
         # monitoring
         Action.MONITORING_FEEDBACK,
         Action.MONITORING_EVALUATE,
+        # features
+        Action.FEATURE_APPLY,
     ]
 )
 _ENGINEER = _actions(
@@ -287,6 +297,8 @@ _ENGINEER = _actions(
         Action.MONITORING_RETENTION,
         Action.MONITOR_CREATE,
         Action.MONITOR_RUN,
+        # features
+        Action.FEATURE_MATERIALIZE,
     ]
 )
 

@@ -27,6 +27,7 @@ def _stages() -> list[Stage]:
     from falaj.demo.stages import (
         audit_trail,
         data,
+        features,
         foundation,
         monitoring,
         orchestration,
@@ -43,6 +44,12 @@ def _stages() -> list[Stage]:
     return [
         Stage("foundation", "Store the raw data as a verified artifact", foundation.run),
         Stage("data", "Ingest, profile, validate; quarantine a corrupted batch", data.run),
+        Stage(
+            "features",
+            "Point-in-time training features; online lookup by id with TTL",
+            features.run,
+            needs=("data",),
+        ),
         Stage("tracking", "Track a training sweep; search and compare runs", tracking.run),
         Stage("registry", "Register the model; aliases with history", registry.run),
         Stage(

@@ -6,7 +6,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from falaj.data.features import build_preprocessor, feature_columns
+from falaj.data.preprocessing import build_preprocessor, feature_columns
 from falaj.errors import InvalidInputError
 
 
