@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # capability services are imported on first use, not with the
     from falaj.data.service import DatasetService
     from falaj.pipelines.service import PipelineService
     from falaj.registry.service import RegistryService
+    from falaj.serving.ports import FeedbackSink, PredictionSink
+    from falaj.serving.service import ServingService
     from falaj.tracking.run import ActiveRun
     from falaj.tracking.service import TrackingService
     from falaj.training.service import TrainingService
@@ -316,6 +318,27 @@ class Workspace:
         from falaj.training.service import TrainingService
 
         return TrainingService(self._context, self, self._reopener)
+
+    @cached_property
+    def serving(self) -> ServingService:
+        """Deployments, traffic, rollouts and request aggregates (``falaj.serving``)."""
+        from falaj.serving.ports import ServingLinks
+        from falaj.serving.service import ServingService
+
+        links = ServingLinks(
+            catalog=lambda: self.registry,
+            prediction_sink=lambda: self._prediction_sink(),
+            feedback_sink=lambda: self._feedback_sink(),
+        )
+        return ServingService(self._context, links)
+
+    def _prediction_sink(self) -> PredictionSink | None:
+        """Where served predictions are logged (the monitoring area wires its log here)."""
+        return None
+
+    def _feedback_sink(self) -> FeedbackSink | None:
+        """Where feedback labels go (the monitoring area wires its store here)."""
+        return None
 
     def _reopener(self, principal: Principal) -> Callable[[], Workspace]:
         """A picklable callable that opens this workspace again, acting as ``principal`` (for

@@ -98,6 +98,13 @@ class Action(StrEnum):
     TRAINING_FAIRNESS = "training.fairness"
     TRAINING_EXPLANATION = "training.explanation"
     TRAINING_MODEL_CARD = "training.model_card"
+    # serving
+    DEPLOYMENT_CREATE = "deployment.create"
+    DEPLOYMENT_UPDATE = "deployment.update"
+    DEPLOYMENT_READ = "deployment.read"
+    DEPLOYMENT_ROLLOUT = "deployment.rollout"
+    DEPLOYMENT_REPORT = "deployment.report"
+    # end serving
 
     @classmethod
     def parse(cls, value: str | Action) -> Action:
@@ -197,6 +204,8 @@ _READ = _actions(
         Action.DATASET_READ,
         Action.PIPELINE_READ,
         Action.SCHEDULE_READ,
+        # serving
+        Action.DEPLOYMENT_READ,
     ]
 )
 _TRACK = _actions(
@@ -249,7 +258,16 @@ _ENGINEER = _actions(
         Action.SCHEDULE_DISABLE,
         Action.SCHEDULE_CLAIM,
         Action.SCHEDULE_RUN,
+        # serving
+        Action.DEPLOYMENT_CREATE,
+        Action.DEPLOYMENT_UPDATE,
+        Action.DEPLOYMENT_ROLLOUT,
+        Action.DEPLOYMENT_REPORT,
     ]
+)
+# serving: what a serving replica's service principal needs (load, read, report aggregates)
+_MODEL_SERVER = _actions(
+    [Action.DEPLOYMENT_READ, Action.DEPLOYMENT_REPORT, Action.MODEL_READ, Action.MODEL_LOAD]
 )
 
 #: The built-in roles and the exact actions each grants.
@@ -259,6 +277,7 @@ BUILTIN_ROLES: Mapping[str, frozenset[Action]] = {
     "ml-engineer": _READ | _TRACK | _ENGINEER,
     "approver": _READ | {Action.MODEL_APPROVE},
     "auditor": _READ | {Action.AUDIT_READ, Action.ARTIFACT_VERIFY},
+    "model-server": _MODEL_SERVER,  # serving
     "admin": frozenset(Action),
 }
 
