@@ -70,6 +70,11 @@ COMMANDS: dict[str, Lazy] = {
     "scheduler": Lazy("pipeline", "scheduler_cmd"),
     "lineage": Lazy("lineage", "lineage_cmd"),
     "train": Lazy("training", "app"),
+    "serve": Lazy("serving", "serve"),
+    "deploy": Lazy("serving", "deploy_app"),
+    "rollout": Lazy("serving", "rollout_app"),
+    "predict": Lazy("serving", "predict"),
+    "build": Lazy("serving", "build"),
     "demo": Lazy("demo", "demo"),
 }
 

@@ -84,7 +84,7 @@ class _Server:
         self.feedback_sink = feedback_sink
         self.metrics = metrics
 
-    # -- plumbing ------------------------------------------------------------------------------------
+    # -- plumbing ------
     async def body(self, request: Request) -> Any:
         limit = self.options.max_body_bytes
         declared = request.headers.get("content-length")
@@ -139,9 +139,13 @@ class _Server:
             str(runtime.model_version),
         )
 
-    # -- inference -------------------------------------------------------------------------------------
+    # -- inference ------
     def answer(
-        self, snap: Snapshot, request_id: str, key: str | None, decode: Callable[[ModelRuntime], Any]
+        self,
+        snap: Snapshot,
+        request_id: str,
+        key: str | None,
+        decode: Callable[[ModelRuntime], Any],
     ) -> tuple[ModelRuntime, Answer, list[ModelRuntime], Any, float]:
         runtime, shadows = self.replica.route(snap, request_id, key)
         labels = self.labels(runtime, snap)
@@ -206,7 +210,11 @@ class _Server:
             if isinstance(params, dict) and key.name in params:
                 return str(params[key.name])
             for tensor in body.get("inputs") or []:
-                if isinstance(tensor, dict) and tensor.get("name") == key.name and tensor.get("data"):
+                if (
+                    isinstance(tensor, dict)
+                    and tensor.get("name") == key.name
+                    and tensor.get("data")
+                ):
                     return str(tensor["data"][0])
             if key.name in body:
                 return str(body[key.name])
@@ -352,7 +360,7 @@ def build_app(
             for i, item in enumerate(items):
                 if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                     raise InferenceInputError(
-                        f"feedback item {i} is invalid: expected {{\"id\": REQUEST_ID, \"label\": ...}}"
+                        f'feedback item {i} is invalid: expected {{"id": REQUEST_ID, "label": ...}}'
                     )
                 if "label" not in item:
                     raise InferenceInputError(f"feedback item {i} has no 'label'")

@@ -7,6 +7,7 @@ mode); with one worker the metrics live in the app's own registry.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 
@@ -49,10 +50,8 @@ class ServerMetrics:
             from prometheus_client import multiprocess
 
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         for collector in self._extra:
-            try:
+            with contextlib.suppress(ValueError):  # already registered in this registry
                 registry.register(collector)
-            except ValueError:  # already registered in this registry
-                pass
         return generate_latest(registry)

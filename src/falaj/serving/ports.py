@@ -59,8 +59,9 @@ class ModelCatalog(Protocol):
 
     def get_version(self, name: str, version_or_alias: int | str) -> Any: ...
 
-    def load_model(self, name: str, version_or_alias: int | str, *, trusted: bool = False) -> Any:
-        ...
+    def load_model(
+        self, name: str, version_or_alias: int | str, *, trusted: bool = False
+    ) -> Any: ...
 
 
 class PredictionSink(Protocol):

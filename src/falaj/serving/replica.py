@@ -119,12 +119,16 @@ class Replica:
     def ready(self) -> bool:
         return self._snapshot is not None
 
-    # -- loading and hot swap --------------------------------------------------------------------
+    # -- loading and hot swap ------
     def refresh(self, *, force: bool = False) -> bool:
         """Load what the source plans if it changed; True when a new snapshot was installed."""
         with self._refresh_lock:
             current = self._snapshot
-            if not force and current is not None and self._source.generation() == current.generation:
+            if (
+                not force
+                and current is not None
+                and self._source.generation() == current.generation
+            ):
                 return False
             plan = self._source.plan()
             runtimes: dict[str, ModelRuntime] = {}
@@ -149,7 +153,7 @@ class Replica:
             self.last_error = None
             return True
 
-    # -- answering ---------------------------------------------------------------------------------
+    # -- answering ------
     def route(
         self, snapshot: Snapshot, request_id: str, key: str | None
     ) -> tuple[ModelRuntime, list[ModelRuntime]]:
@@ -196,7 +200,7 @@ class Replica:
                 )
         return answer
 
-    # -- reporting -----------------------------------------------------------------------------------
+    # -- reporting ------
     def take_window(self) -> tuple[dt.datetime, dt.datetime, dict[str, RevisionStats]]:
         with self._lock:
             stats, self._stats = self._stats, {}

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any, Literal, Protocol
 
 from falaj.errors import InvalidInputError
@@ -70,7 +71,9 @@ class RolloutPolicy:
         for name in ("window_s", "max_error_rate", "max_error_rate_increase", "max_psi"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value < 0:
-                raise InvalidInputError(f"rollout policy {name}={value!r} is invalid: expected >= 0")
+                raise InvalidInputError(
+                    f"rollout policy {name}={value!r} is invalid: expected >= 0"
+                )
         if not isinstance(self.min_requests, int) or self.min_requests < 1:
             raise InvalidInputError(
                 f"rollout policy min_requests={self.min_requests!r} is invalid: expected >= 1"
@@ -107,7 +110,7 @@ def parse_steps(text: str | Sequence[float]) -> tuple[float, ...]:
         ) from None
     if not steps or any(not 0 < s <= 100 for s in steps):
         raise InvalidInputError(f"canary steps {text!r} are invalid: each must be in (0, 100]")
-    if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(steps)):
         raise InvalidInputError(f"canary steps {text!r} are invalid: expected increasing values")
     if steps[-1] != 100:
         raise InvalidInputError(f"canary steps {text!r} are invalid: the last step must be 100")

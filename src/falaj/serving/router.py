@@ -81,5 +81,7 @@ def mirrored(targets: Sequence[Target], request_id: str) -> list[Target]:
     return [
         t
         for t in targets
-        if t.shadow and t.shadow_fraction > 0 and key_fraction(f"{request_id}/{t.id}") < t.shadow_fraction
+        if t.shadow
+        and t.shadow_fraction > 0
+        and key_fraction(f"{request_id}/{t.id}") < t.shadow_fraction
     ]

@@ -145,7 +145,7 @@ class ModelRuntime:
             "parameters": {"artifact_digest": self.artifact_digest, "revision": self.revision_id},
         }
 
-    # -- decoding ------------------------------------------------------------------------------------
+    # -- decoding ------
     def frame_from_v2(self, inputs: Any) -> pd.DataFrame:
         """The input frame of a v2 ``inputs`` list (validated, in signature order)."""
         if not isinstance(inputs, list) or not inputs:
@@ -157,7 +157,9 @@ class ModelRuntime:
         declared: dict[str, str] = {}
         for i, tensor in enumerate(inputs):
             if not isinstance(tensor, dict):
-                raise InferenceInputError(f"inputs[{i}] is {type(tensor).__name__}: expected an object")
+                raise InferenceInputError(
+                    f"inputs[{i}] is {type(tensor).__name__}: expected an object"
+                )
             name = tensor.get("name")
             if not isinstance(name, str) or not name:
                 raise InferenceInputError(f"inputs[{i}] has no 'name': expected the column name")
@@ -200,8 +202,8 @@ class ModelRuntime:
             records = records.get("records", records.get("instances", records.get("inputs")))
         if not isinstance(records, list) or not records:
             raise InferenceInputError(
-                "expected a non-empty JSON list of records like [{\"age\": 42, ...}] "
-                "(or {\"records\": [...]})"
+                'expected a non-empty JSON list of records like [{"age": 42, ...}] '
+                '(or {"records": [...]})'
             )
         if not all(isinstance(r, dict) for r in records):
             raise InferenceInputError("every record must be a JSON object of column: value")
@@ -237,7 +239,7 @@ class ModelRuntime:
             out[spec.name] = _column(spec, values)
         return pd.DataFrame(out)
 
-    # -- answering -----------------------------------------------------------------------------------
+    # -- answering ------
     def infer(self, frame: pd.DataFrame, *, proba: bool = True) -> Answer:
         predict = np.asarray(self.model.predict(frame))
         probabilities = None

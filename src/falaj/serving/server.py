@@ -1,7 +1,8 @@
 """Running the model server: ``falaj serve`` with one or several uvicorn workers, or in a thread.
 
 Each worker process opens the workspace itself (from the :class:`ServeSpec` passed in the
-``FALAJ_SERVE_SPEC`` environment variable), loads the model, and serves; with several workers
+``FALAJ_SERVE_SPEC`` environment variable, by ``falaj.cli.serve_worker:app_from_env``, which
+sits above the workspace in the layers), loads the model, and serves; with several workers
 Prometheus runs in multiprocess mode over a folder of its own.
 """
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from falaj.serving.ports import FeedbackSink, PredictionSink
     from falaj.serving.service import ServingService
 
-__all__ = ["ServeSpec", "ServerThread", "app_from_env", "build_serving_app", "serve"]
+__all__ = ["SPEC_ENV", "ServeSpec", "ServerThread", "build_serving_app", "serve"]
 
 SPEC_ENV = "FALAJ_SERVE_SPEC"
 
@@ -91,29 +92,16 @@ def build_serving_app(
     return app
 
 
-def app_from_env() -> Starlette:
-    """The uvicorn factory each worker calls: open the workspace, build the app."""
-    from falaj.config import Settings
-    from falaj.workspace import Workspace
-
-    raw = os.environ.get(SPEC_ENV)
-    if not raw:
-        raise InvalidInputError(f"{SPEC_ENV} is not set: start the server with `falaj serve`")
-    spec = ServeSpec.from_json(raw)
-    overrides = dict(spec.overrides)
-    if spec.home is not None:
-        overrides["home"] = spec.home
-    settings = Settings.load(config_file=spec.config_file, **overrides)
-    ws = Workspace.open(settings=settings)
-    try:
-        return build_serving_app(ws.serving, spec, on_close=ws.close)
-    except BaseException:
-        ws.close()
-        raise
-
-
-def serve(spec: ServeSpec, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1) -> None:
-    """Run the server in the foreground until interrupted."""
+def serve(
+    spec: ServeSpec,
+    factory: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+) -> None:
+    """Run the server in the foreground until interrupted; each worker calls ``factory``
+    (``module:function``, which reads the spec from ``FALAJ_SERVE_SPEC``) to build its app."""
     import uvicorn
 
     if workers < 1:
@@ -124,7 +112,7 @@ def serve(spec: ServeSpec, *, host: str = "127.0.0.1", port: int = 8080, workers
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="falaj-prom-")
     uvicorn.run(
-        "falaj.serving.server:app_from_env",
+        factory,
         factory=True,
         host=host,
         port=port,

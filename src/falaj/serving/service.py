@@ -67,7 +67,7 @@ class ServingService(Service):
     def links(self) -> ServingLinks:
         return self._links
 
-    # -- resolution (gathered before any write transaction) -------------------------------------
+    # -- resolution (gathered before any write transaction) ------
     def _resolve(self, model_ref: str) -> PinnedVersion:
         name, ref = parse_model_ref(model_ref)
         with machinery():
@@ -105,7 +105,7 @@ class ServingService(Service):
         )
         return rid
 
-    # -- deployments -----------------------------------------------------------------------------
+    # -- deployments ------
     def create_deployment(
         self,
         name: str,
@@ -270,7 +270,7 @@ class ServingService(Service):
             .values(state="retired", weight=0.0, retired_at=utcnow())
         )
 
-    # -- rollouts ----------------------------------------------------------------------------------
+    # -- rollouts ------
     def start_rollout(
         self,
         name: str,
@@ -431,7 +431,7 @@ class ServingService(Service):
             m.details["rollout"] = ro.id
             return q.get_rollout(m.conn, name)
 
-    # -- aggregates ---------------------------------------------------------------------------------
+    # -- aggregates ------
     def record_aggregates(
         self,
         name: str,

@@ -142,5 +142,3 @@ class ModelSource:
 
     def report(self, start: dt.datetime, end: dt.datetime, stats: dict[str, RevisionStats]) -> None:
         return None  # a single model has no deployment to report to (Prometheus still counts)
-
-

@@ -61,9 +61,7 @@ def upgrade() -> None:
             name="fk_deployment_revisions_deployment_deployments",
         ),
     )
-    op.create_index(
-        "ix_deployment_revisions_deployment", "deployment_revisions", ["deployment"]
-    )
+    op.create_index("ix_deployment_revisions_deployment", "deployment_revisions", ["deployment"])
     op.create_table(
         "rollouts",
         sa.Column("id", sa.String(32), primary_key=True),
