@@ -39,7 +39,7 @@ _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 ENV_PREFIX = "FALAJ_"
 #: Environment variables that start with FALAJ_ but are not settings.
-_NON_SETTING_ENV = ("FALAJ_CONFIG", "FALAJ_TEST_", "FALAJ_BENCH_")
+_NON_SETTING_ENV = ("FALAJ_CONFIG", "FALAJ_TEST_", "FALAJ_BENCH_", "FALAJ_SERVE_")
 _LOG_FORMATS = ("text", "json")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")

@@ -15,9 +15,11 @@ The rules, in order:
    step, or promote after the last one.
 
 Checks: error rate (``max_error_rate``, absolute, and no more than the stable's plus
-``max_error_rate_increase``), p99 latency (``max_p99_ms`` and ``max_p99_ratio`` of the stable's),
+``max_error_rate_increase``), p99 latency (``max_p99_ms`` and ``max_p99_ratio`` of the stable's, with ``p99_slack_ms`` of
+slack because the latency histogram's buckets are coarse),
 prediction-distribution shift (PSI of the canary's prediction sketch against the stable's,
-``max_psi``), and accuracy when an :class:`AccuracySource` gives both (``max_accuracy_drop``).
+``max_psi``, counted only when a chi-square test finds the shift significant at
+``shift_alpha``: small samples make PSI large by chance), and accuracy when an :class:`AccuracySource` gives both (``max_accuracy_drop``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from itertools import pairwise
 from typing import Any, Literal, Protocol
 
 from falaj.errors import InvalidInputError
-from falaj.serving.stats import Summary, psi
+from falaj.serving.stats import Summary, psi, shift_p_value
 
 __all__ = [
     "AccuracySource",
@@ -63,7 +65,9 @@ class RolloutPolicy:
     max_error_rate_increase: float = 0.005
     max_p99_ms: float | None = None
     max_p99_ratio: float = 1.5
+    p99_slack_ms: float = 5.0
     max_psi: float = 0.2
+    shift_alpha: float = 0.01
     max_accuracy_drop: float = 0.02
     min_labelled: int = 50
 
@@ -173,8 +177,10 @@ def _checks(
     limits = []
     if policy.max_p99_ms is not None:
         limits.append(policy.max_p99_ms)
-    if stable.p99_ms is not None:
-        limits.append(stable.p99_ms * policy.max_p99_ratio)
+    if stable.p99_ms is not None:  # histogram buckets are coarse: allow a small absolute slack
+        limits.append(
+            max(stable.p99_ms * policy.max_p99_ratio, stable.p99_ms + policy.p99_slack_ms)
+        )
     if canary.p99_ms is not None and limits:
         limit = min(limits)
         checks.append(
@@ -188,13 +194,16 @@ def _checks(
         )
     if stable.predictions and canary.predictions:
         shift = psi(stable.predictions, canary.predictions)
+        p_value = shift_p_value(stable.predictions, canary.predictions)
         checks.append(
             Check(
                 "prediction_psi",
-                shift <= policy.max_psi,
+                shift <= policy.max_psi or p_value >= policy.shift_alpha,
                 round(shift, 6),
                 policy.max_psi,
-                "population stability index of the canary's predictions against the stable's",
+                "population stability index of the canary's predictions against the stable's "
+                f"(chi-square p-value {p_value:.3g}; a shift fails only when p < "
+                f"{policy.shift_alpha:g} too)",
             )
         )
     canary_acc, stable_acc = accuracy

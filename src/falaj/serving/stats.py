@@ -16,6 +16,7 @@ from typing import Any
 
 __all__ = [
     "LATENCY_BOUNDS_MS",
+    "shift_p_value",
     "RevisionStats",
     "Summary",
     "psi",
@@ -153,3 +154,15 @@ def psi(expected: Mapping[str, int], actual: Mapping[str, int], *, floor: float 
         a = max(actual.get(key, 0) / n_act, floor)
         total += (a - e) * math.log(a / e)
     return total
+
+
+def shift_p_value(expected: Mapping[str, int], actual: Mapping[str, int]) -> float:
+    """The p-value of a chi-square test that both sketches come from one distribution (small
+    samples make PSI large by chance; a shift counts only when it is also significant)."""
+    keys = sorted(set(expected) | set(actual))
+    if len(keys) < 2 or not sum(expected.values()) or not sum(actual.values()):
+        return 1.0
+    from scipy.stats import chi2_contingency
+
+    table = [[expected.get(k, 0) for k in keys], [actual.get(k, 0) for k in keys]]
+    return float(chi2_contingency(table)[1])
