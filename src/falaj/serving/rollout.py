@@ -15,11 +15,12 @@ The rules, in order:
    step, or promote after the last one.
 
 Checks: error rate (``max_error_rate``, absolute, and no more than the stable's plus
-``max_error_rate_increase``), p99 latency (``max_p99_ms`` and ``max_p99_ratio`` of the stable's, with ``p99_slack_ms`` of
-slack because the latency histogram's buckets are coarse),
-prediction-distribution shift (PSI of the canary's prediction sketch against the stable's,
-``max_psi``, counted only when a chi-square test finds the shift significant at
-``shift_alpha``: small samples make PSI large by chance), and accuracy when an :class:`AccuracySource` gives both (``max_accuracy_drop``).
+``max_error_rate_increase``); p99 latency (``max_p99_ms``, and ``max_p99_ratio`` of the
+stable's with ``p99_slack_ms`` of slack, since the latency histogram's buckets are coarse);
+prediction-distribution shift (PSI of the canary's prediction sketch against the stable's over
+``max_psi``, counted only when a chi-square test also finds it significant at ``shift_alpha``:
+small samples make PSI large by chance); and accuracy when an :class:`AccuracySource` gives
+both (``max_accuracy_drop``).
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ from typing import Any
 
 __all__ = [
     "LATENCY_BOUNDS_MS",
-    "shift_p_value",
     "RevisionStats",
     "Summary",
     "psi",
     "quantile_ms",
+    "shift_p_value",
     "sketch_keys",
 ]
 
