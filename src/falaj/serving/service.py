@@ -441,6 +441,7 @@ class ServingService(Service):
         stats: Mapping[str, RevisionStats],
     ) -> int:
         """Store one replica's per-revision counts for a window (one row per non-empty one)."""
+        self.authorize(Action.DEPLOYMENT_REPORT, "deployment", name)
         rows = [
             {
                 "deployment": name,
@@ -460,7 +461,6 @@ class ServingService(Service):
         ]
         if not rows:
             return 0
-        self.authorize(Action.DEPLOYMENT_REPORT, "deployment", name)
         with self.store.transaction() as conn:  # frequent machine writes: not audited one by one
             conn.execute(sa.insert(revision_aggregates), rows)
         return len(rows)
