@@ -178,7 +178,9 @@ def _checks(
     limits = []
     if policy.max_p99_ms is not None:
         limits.append(policy.max_p99_ms)
-    if stable.p99_ms is not None:  # histogram buckets are coarse: allow a small absolute slack
+    if stable.p99_ms is not None and stable.requests >= policy.min_requests:
+        # compared only on a stable sample as large as the canary's must be; histogram buckets
+        # are coarse, so a small absolute slack is allowed
         limits.append(
             max(stable.p99_ms * policy.max_p99_ratio, stable.p99_ms + policy.p99_slack_ms)
         )

@@ -32,6 +32,7 @@ def _stages() -> list[Stage]:
         pipelines,
         promotion,
         registry,
+        serving,
         tracking,
         training,
     )
@@ -61,6 +62,12 @@ def _stages() -> list[Stage]:
             "Gates, approval by a second principal, promotion",
             promotion.run,
             needs=("training",),
+        ),
+        Stage(
+            "serving",
+            "Serve the champion; canary promoted, broken canary rolled back",
+            serving.run,
+            needs=("promotion",),
         ),
         Stage("audit", "The audit trail of everything above", audit_trail.run),
     ]
