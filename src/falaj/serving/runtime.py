@@ -22,7 +22,7 @@ import pandas as pd
 from falaj.serving.errors import InferenceInputError
 from falaj.serving.ports import LoadableModel
 
-__all__ = ["Answer", "ColumnSpec", "ModelRuntime", "datatype_of"]
+__all__ = ["Answer", "ColumnSpec", "ModelRuntime", "argmax_is_predict", "datatype_of"]
 
 _V2_TYPES: dict[str, str] = {
     "BOOL": "boolean",
@@ -126,6 +126,8 @@ class ModelRuntime:
         ]
         meta = dict(self.model.manifest.get("flavor_meta") or {})
         self.has_proba = bool(meta.get("has_predict_proba", self.model.flavor != "onnx"))
+        raw = self._estimator
+        self._argmax = raw is not None and argmax_is_predict(raw)
 
     # -- metadata (GET /v2/models/{name}) ----------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
@@ -241,11 +243,64 @@ class ModelRuntime:
 
     # -- answering ------
     def infer(self, frame: pd.DataFrame, *, proba: bool = True) -> Answer:
-        predict = np.asarray(self.model.predict(frame))
-        probabilities = None
-        if proba and self.has_proba:
-            probabilities = np.asarray(self.model.predict_proba(frame), dtype=np.float64)
-        return Answer(predict, probabilities)
+        """The model's answers for a validated frame (in signature order and types).
+
+        scikit-learn models take a fast path: the frame already fits the signature, so the
+        estimator is called directly (the sklearn flavor's predict is the estimator's own),
+        and for classifiers whose ``predict`` is by definition the most probable class
+        (:data:`_ARGMAX_CLASSIFIERS`) the class comes from the one ``predict_proba`` call.
+        """
+        raw = self._estimator
+        if raw is None:
+            predict = np.asarray(self.model.predict(frame))
+            probabilities = None
+            if proba and self.has_proba:
+                probabilities = np.asarray(self.model.predict_proba(frame), dtype=np.float64)
+            return Answer(predict, probabilities)
+        try:
+            if proba and self.has_proba:
+                probabilities = np.asarray(raw.predict_proba(frame), dtype=np.float64)
+                if self._argmax:
+                    return Answer(
+                        np.asarray(raw.classes_)[probabilities.argmax(axis=1)], probabilities
+                    )
+                return Answer(np.asarray(raw.predict(frame)), probabilities)
+            return Answer(np.asarray(raw.predict(frame)))
+        except (ValueError, TypeError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InferenceInputError(
+                f"the model refused {len(frame)} row(s) that fit its signature: {reason}"
+            ) from exc
+
+    @property
+    def _estimator(self) -> Any | None:
+        if self.model.flavor != "sklearn":
+            return None
+        return getattr(self.model, "raw", None)
+
+
+def argmax_is_predict(estimator: Any) -> bool:
+    """Whether ``estimator.predict`` is by definition the class of highest probability."""
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    return (
+        type(final).__name__ in _ARGMAX_CLASSIFIERS
+        and type(final).__module__.startswith("sklearn.")
+        and hasattr(estimator, "classes_")
+    )
+
+
+#: scikit-learn classifiers whose ``predict`` is the class of highest ``predict_proba`` (so one
+#: call answers both; a unit test checks the equality on real data).
+_ARGMAX_CLASSIFIERS = frozenset(
+    {
+        "LogisticRegression",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "DecisionTreeClassifier",
+        "HistGradientBoostingClassifier",
+        "GradientBoostingClassifier",
+    }
+)
 
 
 class _Missing:

@@ -100,3 +100,30 @@ def test_a_revision_whose_pinned_digest_differs_is_never_loaded(
     rev = PlannedRevision(Target("r2", 100), MODEL, 1, "0" * 64)
     with pytest.raises(ModelLoadError, match="pinned 0000"):
         load_runtime(ws.registry, rev)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "make",
+    [
+        "sklearn.linear_model:LogisticRegression",
+        "sklearn.ensemble:RandomForestClassifier",
+        "sklearn.ensemble:ExtraTreesClassifier",
+        "sklearn.tree:DecisionTreeClassifier",
+        "sklearn.ensemble:HistGradientBoostingClassifier",
+        "sklearn.ensemble:GradientBoostingClassifier",
+    ],
+)
+def test_the_one_call_fast_path_answers_exactly_what_predict_does(make: str) -> None:
+    import importlib
+
+    from falaj.serving.runtime import argmax_is_predict
+
+    module, name = make.split(":")
+    x, y = frame(400, seed=1)
+    y3 = y + (x["debt"] > 4).to_numpy()  # three classes
+    for target in (y, y3):
+        model = getattr(importlib.import_module(module), name)().fit(x, target)
+        assert argmax_is_predict(model)
+        fast = model.classes_[model.predict_proba(x).argmax(axis=1)]
+        assert fast.tolist() == model.predict(x).tolist()
