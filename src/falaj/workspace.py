@@ -329,8 +329,20 @@ class Workspace:
             catalog=lambda: self.registry,
             prediction_sink=lambda: self._prediction_sink(),
             feedback_sink=lambda: self._feedback_sink(),
+            explainer=self._serving_explainer,
         )
         return ServingService(self._context, links)
+
+    def _serving_explainer(self, name: str, version: int, background: str) -> Any:
+        """The training area's per-prediction explainer of a version, over a background
+        dataset (``NAME`` or ``NAME@VERSION``), for the model server's ``/explain``."""
+        dataset, _, number = background.partition("@")
+        if number and not number.isdigit():
+            raise InvalidInputError(
+                f"background dataset {background!r} is invalid: expected NAME or NAME@VERSION"
+            )
+        frame = self.datasets.load(dataset, int(number) if number else None)
+        return self.training.explainer(name, version, frame)
 
     def _prediction_sink(self) -> PredictionSink | None:
         """Where served predictions are logged (the monitoring area wires its log here)."""

@@ -51,6 +51,11 @@ def serve(
     report_interval: float = typer.Option(
         5.0, "--report-interval", help="Seconds between request aggregates written to the store."
     ),
+    explain_background: str | None = typer.Option(
+        None,
+        "--explain-background",
+        help="Enable /explain with this dataset (NAME or NAME@VERSION) as SHAP background.",
+    ),
 ) -> None:
     """Serve a model or a deployment over the Open Inference Protocol v2 (and /predict)."""
     from falaj.serving.server import ServeSpec
@@ -66,6 +71,7 @@ def serve(
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         poll_interval_s=poll_interval,
         report_interval_s=report_interval,
+        explain_background=explain_background,
     )
     with open_workspace(ctx) as ws:  # fail fast on a wrong name, before starting workers
         if deployment is not None:

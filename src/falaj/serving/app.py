@@ -329,7 +329,7 @@ def build_app(
                 return JSON(
                     {
                         "error": "explanations are not enabled on this server: start it with "
-                        "--explain-background DATASET (a sample of training inputs)",
+                        "--explain-background DATASET (a dataset of typical inputs)",
                         "id": rid,
                     },
                     status_code=501,

@@ -100,3 +100,6 @@ class ServingLinks:
     catalog: Callable[[], ModelCatalog]
     prediction_sink: Callable[[], PredictionSink | None] = lambda: None
     feedback_sink: Callable[[], FeedbackSink | None] = lambda: None
+    #: ``(model, version, background dataset "NAME" or "NAME@VERSION") -> explainer`` with
+    #: ``explain_one(row_frame) -> {column: contribution}`` (the training area's explainer)
+    explainer: Callable[[str, int, str], Any] | None = None

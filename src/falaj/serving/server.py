@@ -43,6 +43,7 @@ class ServeSpec:
     max_body_bytes: int = 8 * 1024 * 1024
     poll_interval_s: float = 2.0
     report_interval_s: float = 5.0
+    explain_background: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -73,13 +74,27 @@ def build_serving_app(
     from falaj.serving.replica import Replica, RevisionSource
     from falaj.serving.sources import DeploymentSource, ModelSource
 
+    factory = None
+    if spec.explain_background is not None:
+        build = serving.links.explainer
+        if build is None:
+            raise InvalidInputError("explanations need the training area, which is not wired here")
+        background = spec.explain_background
+
+        def factory(name: str, version: int) -> Any:
+            return build(name, version, background)
+
     source: RevisionSource
     if spec.deployment is not None:
-        source = DeploymentSource(serving, spec.deployment, trusted=spec.trusted)
+        source = DeploymentSource(
+            serving, spec.deployment, trusted=spec.trusted, explainer_factory=factory
+        )
         serving.get_deployment(spec.deployment)  # a clear error now, not a never-ready server
     else:
         assert spec.model is not None
-        source = ModelSource(serving.links.catalog(), spec.model, trusted=spec.trusted)
+        source = ModelSource(
+            serving.links.catalog(), spec.model, trusted=spec.trusted, explainer_factory=factory
+        )
     options = ServerOptions(spec.max_body_bytes, spec.poll_interval_s, spec.report_interval_s)
     app = build_app(
         Replica(source),
