@@ -83,6 +83,7 @@ class _Server:
         self.sink = prediction_sink
         self.feedback_sink = feedback_sink
         self.metrics = metrics
+        self._children: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
 
     # -- plumbing ------
     async def body(self, request: Request) -> Any:
@@ -131,6 +132,19 @@ class _Server:
             message = str(exc)
         return JSON({"error": message, "id": request_id}, status_code=status)
 
+    def children(self, runtime: ModelRuntime, snap: Snapshot) -> tuple[Any, Any, Any]:
+        """The revision's metric children, looked up once per revision."""
+        key = (snap.deployment, runtime.revision_id, runtime.model_name, runtime.model_version)
+        found = self._children.get(key)
+        if found is None:
+            labels = self.labels(runtime, snap)
+            found = self._children[key] = (
+                self.metrics.requests.labels(*labels),
+                self.metrics.latency.labels(*labels),
+                self.metrics.rows.labels(*labels),
+            )
+        return found
+
     def labels(self, runtime: ModelRuntime, snap: Snapshot) -> tuple[str, str, str, str]:
         return (
             snap.deployment or "",
@@ -148,7 +162,6 @@ class _Server:
         decode: Callable[[ModelRuntime], Any],
     ) -> tuple[ModelRuntime, Answer, list[ModelRuntime], Any, float]:
         runtime, shadows = self.replica.route(snap, request_id, key)
-        labels = self.labels(runtime, snap)
         started = time.perf_counter()
         try:
             frame = decode(runtime)
@@ -156,13 +169,14 @@ class _Server:
         except Exception as exc:
             elapsed = (time.perf_counter() - started) * 1000
             kind = "client" if _status(exc) < 500 else "server"
-            self.metrics.errors.labels(*labels, kind).inc()
+            self.metrics.errors.labels(*self.labels(runtime, snap), kind).inc()
             self.replica.observe(runtime, elapsed, error=kind == "server", answer=None)
             raise
         elapsed = (time.perf_counter() - started) * 1000
-        self.metrics.requests.labels(*labels).inc()
-        self.metrics.latency.labels(*labels).observe(elapsed / 1000)
-        self.metrics.rows.labels(*labels).inc(len(frame))
+        requests, latency, rows = self.children(runtime, snap)
+        requests.inc()
+        latency.observe(elapsed / 1000)
+        rows.inc(len(frame))
         self.replica.observe(runtime, elapsed, error=False, answer=answer)
         return runtime, answer, shadows, frame, elapsed
 
