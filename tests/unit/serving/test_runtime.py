@@ -70,6 +70,14 @@ def test_nested_shape_n_by_1_and_integers_for_floats_are_accepted(
             "value 'True' (bool)",
         ),
         (
+            [{"name": "income", "data": [2.5, False]}, {"name": "debt", "data": [1.0, 2.0]}],
+            "value 'False' (bool) in row 1",
+        ),
+        (
+            [{"name": "income", "data": [2.5, "3"]}, {"name": "debt", "data": [1.0, 2.0]}],
+            "value '3' (str) in row 1",
+        ),
+        (
             [{"name": "income", "data": [float("nan")]}, {"name": "debt", "data": [1.0]}],
             "missing value",
         ),
