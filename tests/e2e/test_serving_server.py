@@ -301,3 +301,30 @@ def test_good_canary_is_promoted_automatically_step_by_step(ws: Workspace, seed:
     assert [r.id for r in final.revisions] == [ro.canary_revision]
     assert final.revisions[0].weight == 100
     assert dep.revisions[0].id != ro.canary_revision
+
+
+def test_several_workers_share_one_metrics_view_and_report_aggregates(
+    ws: Workspace, seed: Seed
+) -> None:
+    dep = ws.serving.create_deployment("workers", f"{MODEL}/{seed.good}")
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    x, _ = frame(1)
+    with server_process(seed.home, "--deployment", "workers", workers=2) as url:
+        for _ in range(30):
+            with httpx.Client(base_url=url) as c:  # new connections: spread over the workers
+                assert c.post("/v2/models/workers/infer", json=v2_body(x)).status_code == 200
+
+        def counted() -> float:
+            text = httpx.get(f"{url}/metrics").text
+            return sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith('falaj_requests_total{deployment="workers"')
+            )
+
+        wait_for(lambda: counted() == 30, what="30 requests in the multiprocess metrics")
+        rev = dep.revisions[0].id
+        wait_for(
+            lambda: ws.serving.summaries("workers", [rev], start)[rev].requests == 30,
+            what="both workers' aggregates in the store",
+        )
