@@ -183,7 +183,9 @@ def mlflow(tmp: Path, model: Any) -> dict[str, float]:
     x, _ = _data(1000)
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     mf.set_tracking_uri(uri)
-    with mf.start_run():
+    # artifacts in the temporary folder too (MLflow's default is ./mlruns in the working dir)
+    experiment = mf.create_experiment("bench", artifact_location=(tmp / "artifacts").as_uri())
+    with mf.start_run(experiment_id=experiment):
         info = mf.sklearn.log_model(model, name="model", input_example=x.head(2))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
