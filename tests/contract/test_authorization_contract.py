@@ -436,7 +436,7 @@ RAW: list[tuple[Any, ...]] = [
     (
         "serving.add_revision",
         (Action.DEPLOYMENT_UPDATE,),
-        lambda w, s: w.serving.add_revision("served", f"{MODEL}/2", shadow_fraction=0.1),
+        lambda w, s: w.serving.add_revision("served", f"{MODEL}/6", shadow_fraction=0.1),
     ),
     (
         "serving.set_traffic",
@@ -451,7 +451,7 @@ RAW: list[tuple[Any, ...]] = [
     (
         "serving.start_rollout",
         (Action.DEPLOYMENT_ROLLOUT,),
-        lambda w, s: w.serving.start_rollout("canary", f"{MODEL}/2"),
+        lambda w, s: w.serving.start_rollout("canary", f"{MODEL}/6"),  # 2 gets archived
     ),
     (
         "serving.get_rollout",
