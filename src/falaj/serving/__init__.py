@@ -15,7 +15,6 @@ from falaj.serving.errors import (
     RevisionNotFoundError,
     RolloutNotFoundError,
     RolloutStateError,
-    ServingExecutionError,
 )
 from falaj.serving.models import Deployment, Revision, Rollout, RolloutDecisionRecord
 from falaj.serving.ports import FeedbackSink, ModelCatalog, PredictionSink, ServingLinks
@@ -40,7 +39,6 @@ __all__ = [
     "RolloutNotFoundError",
     "RolloutPolicy",
     "RolloutStateError",
-    "ServingExecutionError",
     "ServingLinks",
     "ServingService",
     "decide",

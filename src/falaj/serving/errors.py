@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from falaj.errors import (
     ConflictError,
-    ExecutionError,
     IntegrityError,
     InvalidInputError,
     NotFoundError,
@@ -19,7 +18,6 @@ __all__ = [
     "RevisionNotFoundError",
     "RolloutNotFoundError",
     "RolloutStateError",
-    "ServingExecutionError",
 ]
 
 
@@ -49,7 +47,3 @@ class PayloadTooLargeError(InvalidInputError):
 
 class ModelLoadError(IntegrityError):
     """A revision's model could not be loaded, or its bytes do not match the pinned digest."""
-
-
-class ServingExecutionError(ExecutionError):
-    """The model raised while predicting on valid input (answered with HTTP 500, no traceback)."""
