@@ -51,11 +51,13 @@ _NON_SETTING_ENV = (
     "FALAJ_UI_SECRET",
     "FALAJ_DUCKDB_MEMORY_LIMIT",
     "FALAJ_AUDIT_KEY",
+    "FALAJ_SERVE_",
 )
 _LOG_FORMATS = ("text", "json")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
 _SIGNING_MODES = ("enforce", "warn", "off")
+_PII_ACTIONS = ("hash", "drop")
 
 
 def _parse_str(value: Any) -> str:
@@ -109,6 +111,18 @@ def _parse_optional_path(value: Any) -> Path | None:
     if value is None or value == "":
         return None
     return _parse_path(value)
+
+
+def _parse_fraction(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number between 0 (exclusive) and 1")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected a number between 0 (exclusive) and 1") from None
+    if not 0.0 < number <= 1.0:
+        raise ValueError("expected a number between 0 (exclusive) and 1")
+    return number
 
 
 def _parse_positive_int(value: Any) -> int:
@@ -187,6 +201,17 @@ FIELDS: dict[str, SettingField] = {
             "residency policy file (TOML: which data classifications may live in which regions)",
         ),
         # -- end trust --
+        # -- monitoring (issue 14): what `falaj serve` logs --
+        SettingField(
+            "prediction_sample_rate",
+            _parse_fraction,
+            "share of served requests written to the prediction log (0 < rate <= 1)",
+        ),
+        SettingField(
+            "prediction_pii",
+            _parse_choice(_PII_ACTIONS),
+            "columns classified pii in the prediction log: hash (keyed) or drop",
+        ),
         SettingField(
             "sqlite_synchronous",
             _parse_choice(_SQLITE_SYNCHRONOUS, upper=True),
@@ -218,6 +243,8 @@ class Settings:
     encryption: bool = False
     signing_mode: str = "warn"
     residency_policy: Path | None = None
+    prediction_sample_rate: float = 1.0
+    prediction_pii: str = "hash"
     #: where each value came from: "default", a file path, an env var name, or "argument".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     #: the values as written, for settings that hold ``${ENV_VAR}`` references

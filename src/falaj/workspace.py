@@ -43,6 +43,8 @@ if TYPE_CHECKING:  # capability services are imported on first use, not with the
     from falaj.monitoring.service import MonitoringService
     from falaj.pipelines.service import PipelineService
     from falaj.registry.service import RegistryService
+    from falaj.serving.ports import FeedbackSink, PredictionSink
+    from falaj.serving.service import ServingService
     from falaj.tracking.run import ActiveRun
     from falaj.tracking.service import TrackingService
     from falaj.training.service import TrainingService
@@ -568,6 +570,48 @@ class Workspace:
             pipelines=lambda: self.pipelines,
         )
         return MonitoringService(self._context, links)
+
+    @cached_property
+    def serving(self) -> ServingService:
+        """Deployments, traffic, rollouts and request aggregates (``falaj.serving``)."""
+        from falaj.serving.ports import ServingLinks
+        from falaj.serving.service import ServingService
+
+        links = ServingLinks(
+            catalog=lambda: self.registry,
+            prediction_sink=lambda: self._prediction_sink(),
+            feedback_sink=lambda: self._feedback_sink(),
+            explainer=self._serving_explainer,
+        )
+        return ServingService(self._context, links)
+
+    def _serving_explainer(self, name: str, version: int, background: str) -> Any:
+        """The training area's per-prediction explainer of a version, over a background
+        dataset (``NAME`` or ``NAME@VERSION``), for the model server's ``/explain``."""
+        dataset, _, number = background.partition("@")
+        if number and not number.isdigit():
+            raise InvalidInputError(
+                f"background dataset {background!r} is invalid: expected NAME or NAME@VERSION"
+            )
+        frame = self.datasets.load(dataset, int(number) if number else None)
+        return self.training.explainer(name, version, frame)
+
+    def _prediction_sink(self) -> PredictionSink | None:
+        """Where served predictions are logged: monitoring's prediction log, sampled and with
+        ``pii`` columns hashed or dropped as the settings say (asynchronous, batched)."""
+        return self.monitoring.prediction_log(
+            sample_rate=self._settings.prediction_sample_rate,
+            pii_action=self._settings.prediction_pii,
+        )
+
+    def _feedback_sink(self) -> FeedbackSink | None:
+        """Where feedback labels go: monitoring's feedback (labels joined to request ids)."""
+        return self.monitoring
+
+    def serving_collectors(self, models: list[tuple[str, int | None]]) -> tuple[Any, ...]:
+        """Prometheus collectors of monitoring's latest drift and metric results for the
+        served ``(model, version)`` pairs, for the model server's ``/metrics``."""
+        return tuple(self.monitoring.collector(name, version) for name, version in models)
 
     def _reopener(self, principal: Principal) -> Callable[[], Workspace]:
         """A picklable callable that opens this workspace again, acting as ``principal`` (for

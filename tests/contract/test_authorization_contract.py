@@ -14,7 +14,7 @@ import datetime as dt
 import io
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ class Seed:
     experiment: str
     token_id: str = ""
     shred_digest: str = ""
+    revisions: dict[str, str] = field(default_factory=dict)  # serving: deployment -> revision
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -84,6 +85,14 @@ def seed(
     ws.pipelines.schedules.create("nightly", f"{STEPS}:linear", "0 2 * * *")
     ws.pipelines.schedules.create("paused", f"{STEPS}:linear", "0 3 * * *", enabled=False)
     _seed_features(ws)
+    # serving: one deployment per case that changes one
+    revisions: dict[str, str] = {}
+    for dep in ("served", "retiring", "running", "paused", "promoting", "rolling-back", "canary"):
+        revisions[dep] = ws.serving.create_deployment(dep, f"{MODEL}/1").revisions[0].id
+    revisions["retiring"] = ws.serving.add_revision("retiring", f"{MODEL}/2", weight=10).id
+    for dep in ("running", "paused", "promoting", "rolling-back"):
+        ws.serving.start_rollout(dep, f"{MODEL}/2")
+    ws.serving.pause("paused")
     open_run = ws.start_run("credit")
     open_run.log_metric("loss", 1.0)
     ws.tracking.flush()
@@ -113,6 +122,7 @@ def seed(
         "credit",
         token.id,
         shred_digest,
+        revisions,
     )
     with contextlib.suppress(RunNotActiveError):  # the end_run case ended it from outside
         open_run.end()
@@ -157,6 +167,15 @@ def _feature_entity() -> Any:
 
 def _feature_entities() -> pd.DataFrame:
     return pd.DataFrame({"customer_id": [1, 3], "event_timestamp": [_FEATURE_T0] * 2})
+
+
+def _aggregates(w: Workspace, s: Seed) -> Any:
+    from falaj.serving.stats import RevisionStats
+
+    stats = RevisionStats()
+    stats.observe(1.0, error=False, keys=["p:0.1"])
+    now = dt.datetime.now(dt.UTC)
+    return w.serving.record_aggregates("served", "r", now, now, {s.revisions["served"]: stats})
 
 
 def _frame() -> pd.DataFrame:
@@ -578,6 +597,65 @@ RAW: list[tuple[Any, ...]] = [
         ),
     ),
     ("monitors.run", (Action.MONITOR_RUN,), lambda w, s: w.monitoring.monitors.run("seed-monitor")),
+    # serving
+    (
+        "serving.create_deployment",
+        (Action.DEPLOYMENT_CREATE,),
+        lambda w, s: w.serving.create_deployment("created", f"{MODEL}/1"),
+    ),
+    (
+        "serving.get_deployment",
+        (Action.DEPLOYMENT_READ,),
+        lambda w, s: w.serving.get_deployment("served"),
+    ),
+    ("serving.generation", (Action.DEPLOYMENT_READ,), lambda w, s: w.serving.generation("served")),
+    (
+        "serving.list_deployments",
+        (Action.DEPLOYMENT_READ,),
+        lambda w, s: w.serving.list_deployments(),
+    ),
+    (
+        "serving.add_revision",
+        (Action.DEPLOYMENT_UPDATE,),
+        lambda w, s: w.serving.add_revision("served", f"{MODEL}/6", shadow_fraction=0.1),
+    ),
+    (
+        "serving.set_traffic",
+        (Action.DEPLOYMENT_UPDATE,),
+        lambda w, s: w.serving.set_traffic("served", {s.revisions["served"]: 90}),
+    ),
+    (
+        "serving.retire_revision",
+        (Action.DEPLOYMENT_UPDATE,),
+        lambda w, s: w.serving.retire_revision("retiring", s.revisions["retiring"]),
+    ),
+    (
+        "serving.start_rollout",
+        (Action.DEPLOYMENT_ROLLOUT,),
+        lambda w, s: w.serving.start_rollout("canary", f"{MODEL}/6"),  # 2 gets archived
+    ),
+    (
+        "serving.get_rollout",
+        (Action.DEPLOYMENT_READ,),
+        lambda w, s: w.serving.get_rollout("running"),
+    ),
+    ("serving.pause", (Action.DEPLOYMENT_ROLLOUT,), lambda w, s: w.serving.pause("running")),
+    ("serving.resume", (Action.DEPLOYMENT_ROLLOUT,), lambda w, s: w.serving.resume("paused")),
+    ("serving.promote", (Action.DEPLOYMENT_ROLLOUT,), lambda w, s: w.serving.promote("promoting")),
+    (
+        "serving.rollback",
+        (Action.DEPLOYMENT_ROLLOUT,),
+        lambda w, s: w.serving.rollback("rolling-back"),
+    ),
+    ("serving.record_aggregates", (Action.DEPLOYMENT_REPORT,), _aggregates),
+    (
+        "serving.summaries",
+        (Action.DEPLOYMENT_READ,),
+        lambda w, s: w.serving.summaries(
+            "served", [s.revisions["served"]], dt.datetime.now(dt.UTC)
+        ),
+    ),
+    # end serving
 ]
 
 

@@ -81,6 +81,11 @@ COMMANDS: dict[str, Lazy] = {
     "compliance": Lazy("trust", "compliance_app"),
     "monitor": Lazy("monitoring", "monitor_app"),
     "monitoring": Lazy("monitoring", "monitoring_app"),
+    "serve": Lazy("serving", "serve"),
+    "deploy": Lazy("serving", "deploy_app"),
+    "rollout": Lazy("serving", "rollout_app"),
+    "predict": Lazy("serving", "predict"),
+    "build": Lazy("serving", "build"),
     "demo": Lazy("demo", "demo"),
     # -- web UI (issue 18) --
     "ui": Lazy("ui", "ui"),

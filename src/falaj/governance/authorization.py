@@ -131,6 +131,13 @@ class Action(StrEnum):
     FEATURE_READ = "feature.read"
     FEATURE_MATERIALIZE = "feature.materialize"
     FEATURE_ONLINE_READ = "feature.online_read"
+    # serving
+    DEPLOYMENT_CREATE = "deployment.create"
+    DEPLOYMENT_UPDATE = "deployment.update"
+    DEPLOYMENT_READ = "deployment.read"
+    DEPLOYMENT_ROLLOUT = "deployment.rollout"
+    DEPLOYMENT_REPORT = "deployment.report"
+    # end serving
 
     @classmethod
     def parse(cls, value: str | Action) -> Action:
@@ -235,6 +242,8 @@ _READ = _actions(
         # features
         Action.FEATURE_READ,
         Action.FEATURE_ONLINE_READ,
+        # serving
+        Action.DEPLOYMENT_READ,
     ]
 )
 _TRACK = _actions(
@@ -299,7 +308,16 @@ _ENGINEER = _actions(
         Action.MONITOR_RUN,
         # features
         Action.FEATURE_MATERIALIZE,
+        # serving
+        Action.DEPLOYMENT_CREATE,
+        Action.DEPLOYMENT_UPDATE,
+        Action.DEPLOYMENT_ROLLOUT,
+        Action.DEPLOYMENT_REPORT,
     ]
+)
+# serving: what a serving replica's service principal needs (load, read, report aggregates)
+_MODEL_SERVER = _actions(
+    [Action.DEPLOYMENT_READ, Action.DEPLOYMENT_REPORT, Action.MODEL_READ, Action.MODEL_LOAD]
 )
 
 # -- trust (issue 16) -------------------------------------------------------------------------
@@ -327,6 +345,7 @@ BUILTIN_ROLES: Mapping[str, frozenset[Action]] = {
     "ml-engineer": _READ | _TRACK | _ENGINEER | _ENGINEER_TRUST,
     "approver": _READ | {Action.MODEL_APPROVE},
     "auditor": _READ | {Action.AUDIT_READ, Action.ARTIFACT_VERIFY} | _AUDITOR_TRUST,
+    "model-server": _MODEL_SERVER,  # serving
     "admin": frozenset(Action),
 }
 
