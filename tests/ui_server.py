@@ -149,12 +149,12 @@ class RecordedDeployments:
             name="credit-api",
             rollout_state="canary 20%",
             revisions=[
-                Revision(1, MODEL, 1, 0.8, "stable", T0),
-                Revision(2, MODEL, 1, 0.2, "canary", T0 + hour),
+                Revision("1", MODEL, 1, 0.8, "stable", T0),
+                Revision("2", MODEL, 1, 0.2, "canary", T0 + hour),
             ],
             decisions=[
-                RolloutDecision(T0 + hour, 2, "start canary", "new revision deployed at 10%"),
-                RolloutDecision(T0 + 2 * hour, 2, "step up", "error rate 0.2% under 1%"),
+                RolloutDecision(T0 + hour, "2", "start canary", "new revision deployed at 10%"),
+                RolloutDecision(T0 + 2 * hour, "2", "step up", "error rate 0.2% under 1%"),
             ],
             traffic=[
                 TrafficPoint(T0 + i * minute, 100 + 3 * i, i % 4, 12.0 + i % 5, 30.0 + i % 7)

@@ -25,7 +25,7 @@ from falaj.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from falaj.governance.audit import Actor, record_event
 from falaj.governance.audit_log import AuditLog
 from falaj.governance.authorization import Authorizer, LocalOwnerPolicy
-from falaj.governance.context import current_scope, request_scope
+from falaj.governance.context import current_scope, machinery, request_scope
 from falaj.governance.ledger import open_chain
 from falaj.governance.principal import Principal
 from falaj.governance.service import ServiceContext
@@ -568,6 +568,7 @@ class Workspace:
             registry=lambda: self.registry,
             datasets=lambda: self.datasets,
             pipelines=lambda: self.pipelines,
+            request_stats=lambda: _ServingRequestStats(self),
         )
         return MonitoringService(self._context, links)
 
@@ -607,6 +608,11 @@ class Workspace:
     def _feedback_sink(self) -> FeedbackSink | None:
         """Where feedback labels go: monitoring's feedback (labels joined to request ids)."""
         return self.monitoring
+
+    def rollout_accuracy(self) -> _MonitoringAccuracy:
+        """Monitoring's accuracy of a deployment revision's answers from feedback, for the
+        rollout controller (serving's ``AccuracySource``)."""
+        return _MonitoringAccuracy(self)
 
     def serving_collectors(self, models: list[tuple[str, int | None]]) -> tuple[Any, ...]:
         """Prometheus collectors of monitoring's latest drift and metric results for the
@@ -661,6 +667,59 @@ def _object_store(settings: Settings, url: str | None = None) -> ObjectStore:
     keys = FileKeyProvider.for_home(settings.home)
     keys.current_key_id()  # the first master key is created with the workspace
     return EncryptedObjectStore(location, keys=keys)
+
+
+class _ServingRequestStats:
+    """Serving's request aggregates as monitoring's system-health checks read them
+    (monitoring's ``RequestStatsSource``): one entry per deployment revision serving ``model``."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def request_stats(self, model: str, since: dt.datetime, until: dt.datetime) -> list[Any]:
+        from falaj.monitoring.ports import RequestStats
+
+        out: list[Any] = []
+        with machinery():  # part of the monitor run that was authorized
+            for deployment in self._ws.serving.list_deployments():
+                revisions = [r.id for r in deployment.revisions if r.model_name == model]
+                if not revisions:
+                    continue
+                sums = self._ws.serving.summaries(deployment.name, revisions, since)
+                for revision, summary in sums.items():
+                    if summary.requests == 0:
+                        continue
+                    out.append(
+                        RequestStats(
+                            revision=f"{deployment.name}/{revision}",
+                            requests=summary.requests,
+                            errors=summary.errors,
+                            latency_p95_ms=float(summary.p95_ms or 0.0),
+                        )
+                    )
+        return out
+
+
+class _MonitoringAccuracy:
+    """Accuracy of a deployment revision's answers from the feedback joined to its logged
+    predictions (serving's ``AccuracySource``); None until labels exist."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def accuracy(
+        self, deployment: str, revision_id: str, since: dt.datetime
+    ) -> tuple[float, int] | None:
+        revision = self._ws.serving.get_deployment(deployment).revision(revision_id)
+        if revision is None:
+            return None
+        outcome = self._ws.monitoring.performance(
+            revision.model_name, revision.model_version, since=since, record=False
+        )
+        value = outcome.performance.metrics.get("accuracy")
+        if value is None or outcome.performance.labelled == 0:
+            return None
+        return float(value), outcome.performance.labelled
 
 
 class _ActingAs:

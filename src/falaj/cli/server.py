@@ -118,12 +118,14 @@ def _ui_mount(*, secure: bool) -> Any:
     def mounts(state: Any) -> dict[str, Any]:
         from falaj.server.auth import TokenAuthenticator
         from falaj.ui import create_ui_app
+        from falaj.ui.live_deployments import WorkspaceDeployments
 
         secret = os.environ.get("FALAJ_UI_SECRET")
         app = create_ui_app(
             state.workspace,
             TokenAuthenticator(state),
             secret=secret.encode() if secret else None,
+            deployments=WorkspaceDeployments(state.workspace),
             secure_cookies=secure,
         )
         return {"/ui": app}

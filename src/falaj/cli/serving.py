@@ -351,7 +351,7 @@ def rollout_watch(
     from falaj.serving.controller import RolloutController
 
     with open_workspace(ctx) as ws:
-        controller = RolloutController(ws.serving)
+        controller = RolloutController(ws.serving, accuracy=ws.rollout_accuracy())
         while True:
             decision = controller.tick(name)
             if decision is None:

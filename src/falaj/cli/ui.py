@@ -24,6 +24,7 @@ def ui(
     import uvicorn
 
     from falaj.ui.auth import LocalTokenAuthenticator
+    from falaj.ui.live_deployments import WorkspaceDeployments
     from falaj.ui.serve import bind, build_asgi
 
     with open_workspace(ctx) as ws:
@@ -41,5 +42,9 @@ def ui(
                 f"[yellow]listening on {host}: other machines can reach this UI; serve it "
                 "behind HTTPS (falaj server) for anything but a trusted network[/]"
             )
-        config = uvicorn.Config(build_asgi(ws, auth), log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            build_asgi(ws, auth, deployments=WorkspaceDeployments(ws)),
+            log_level="warning",
+            lifespan="off",
+        )
         uvicorn.Server(config).run(sockets=[sock])

@@ -156,6 +156,31 @@ def insert_decision(
     )
 
 
+def timeline(
+    conn: Connection, revision_ids: list[str], since: dt.datetime, bucket: dt.timedelta
+) -> list[tuple[dt.datetime, RevisionStats]]:
+    """Every replica's aggregates for these revisions merged per ``bucket`` of window end
+    (oldest first): the request/error/latency series of a deployment."""
+    rows = conn.execute(
+        sa.select(revision_aggregates).where(
+            revision_aggregates.c.revision_id.in_(revision_ids),
+            revision_aggregates.c.window_end > since,
+        )
+    ).all()
+    width = len(LATENCY_BOUNDS_MS) + 1
+    step = bucket.total_seconds()
+    buckets: dict[dt.datetime, RevisionStats] = {}
+    for row in rows:
+        end = row.window_end
+        start = dt.datetime.fromtimestamp(end.timestamp() // step * step, tz=dt.UTC)
+        latency = [int(x) for x in row.latency_buckets][:width]
+        latency += [0] * (width - len(latency))
+        buckets.setdefault(start, RevisionStats()).merge(
+            RevisionStats(requests=int(row.requests), errors=int(row.errors), latency=latency)
+        )
+    return sorted(buckets.items())
+
+
 def stats_since(
     conn: Connection, revision_ids: list[str], since: dt.datetime
 ) -> dict[str, RevisionStats]:

@@ -465,6 +465,20 @@ class ServingService(Service):
             conn.execute(sa.insert(revision_aggregates), rows)
         return len(rows)
 
+    def timeline(
+        self, name: str, since: dt.datetime, bucket: dt.timedelta = dt.timedelta(minutes=5)
+    ) -> list[tuple[dt.datetime, Summary]]:
+        """The deployment's requests, errors and latency per ``bucket`` since ``since`` (every
+        revision and replica merged), oldest first."""
+        if bucket.total_seconds() <= 0:
+            raise InvalidInputError(f"bucket {bucket} is invalid: expected a positive duration")
+        check_deployment_name(name)
+        self.authorize(Action.DEPLOYMENT_READ, "deployment", name)
+        with self.store.read() as conn:
+            revisions = [r.id for r in q.get_deployment(conn, name).revisions]
+            series = q.timeline(conn, revisions, since, bucket)
+        return [(at, stats.summary()) for at, stats in series]
+
     def summaries(
         self, name: str, revision_ids: Sequence[str], since: dt.datetime
     ) -> dict[str, Summary]:

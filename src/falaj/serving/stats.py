@@ -95,6 +95,7 @@ class RevisionStats:
             predictions=dict(self.predictions),
             compared=self.compared,
             disagreed=self.disagreed,
+            p95_ms=quantile_ms(self.latency, 0.95),
         )
 
 
@@ -109,6 +110,7 @@ class Summary:
     predictions: Mapping[str, int]
     compared: int = 0
     disagreed: int = 0
+    p95_ms: float | None = None
 
     @property
     def error_rate(self) -> float:
@@ -120,6 +122,7 @@ class Summary:
             "errors": self.errors,
             "error_rate": round(self.error_rate, 6),
             "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
             "p99_ms": self.p99_ms,
             "compared": self.compared,
             "disagreed": self.disagreed,

@@ -26,7 +26,7 @@ __all__ = [
 class Revision:
     """One revision of a deployment: which model version it serves and its traffic weight."""
 
-    revision: int
+    revision: str
     model: str
     version: int
     weight: float
@@ -39,7 +39,7 @@ class RolloutDecision:
     """A step the rollout controller took (promote, hold, roll back) and why."""
 
     at: dt.datetime
-    revision: int
+    revision: str
     decision: str
     reason: str
 

@@ -122,7 +122,7 @@ def run(ctx: DemoContext) -> None:
             bad = client.post("/predict", json=[{**first[0], "credit_amount": "a lot"}])
             ctx.say(escape(f"a bad request -> {bad.status_code}: {bad.json()['error']}"))
         policy = RolloutPolicy(window_s=1.0, min_requests=10, max_p99_ratio=3.0)
-        controller = RolloutController(ws.serving)
+        controller = RolloutController(ws.serving, accuracy=ws.rollout_accuracy())
 
         same = ws.registry.create_version(
             MODEL, champion.source_uri, description="repackaged release of the champion"
