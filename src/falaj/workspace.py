@@ -583,6 +583,7 @@ class Workspace:
             prediction_sink=lambda: self._prediction_sink(),
             feedback_sink=lambda: self._feedback_sink(),
             explainer=self._serving_explainer,
+            feature_lookup=lambda service: self.features.lookup(service),
         )
         return ServingService(self._context, links)
 

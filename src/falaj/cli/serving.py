@@ -56,6 +56,12 @@ def serve(
         "--explain-background",
         help="Enable /explain with this dataset (NAME or NAME@VERSION) as SHAP background.",
     ),
+    features: str | None = typer.Option(
+        None,
+        "--features",
+        help="A feature service: requests may send its entity keys (e.g. customer_id) and "
+        "the features are looked up in the online store.",
+    ),
 ) -> None:
     """Serve a model or a deployment over the Open Inference Protocol v2 (and /predict)."""
     from falaj.serving.server import ServeSpec
@@ -72,8 +78,11 @@ def serve(
         poll_interval_s=poll_interval,
         report_interval_s=report_interval,
         explain_background=explain_background,
+        features=features,
     )
     with open_workspace(ctx) as ws:  # fail fast on a wrong name, before starting workers
+        if features is not None:
+            ws.features.lookup(features)
         if deployment is not None:
             ws.serving.get_deployment(deployment)
         else:

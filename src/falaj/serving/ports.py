@@ -103,3 +103,6 @@ class ServingLinks:
     #: ``(model, version, background dataset "NAME" or "NAME@VERSION") -> explainer`` with
     #: ``explain_one(row_frame) -> {column: contribution}`` (the training area's explainer)
     explainer: Callable[[str, int, str], Any] | None = None
+    #: ``feature service name -> FeatureLookup`` (the feature store's online lookup by entity
+    #: key: ``join_keys`` and ``many({key: [values]})``), for ``falaj serve --features``
+    feature_lookup: Callable[[str], Any] | None = None

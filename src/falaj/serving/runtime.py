@@ -12,7 +12,7 @@ Open Inference Protocol v2 inputs carry one named tensor per column (MLServer's 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +111,8 @@ class ModelRuntime:
     model: LoadableModel
     revision_id: str | None = None
     explainer: Any | None = None
+    #: fills in feature columns from entity keys (``--features SERVICE``): columns -> columns
+    enrich: Callable[[Mapping[str, list[Any]]], Mapping[str, list[Any]]] | None = None
     columns: list[ColumnSpec] = field(default_factory=list)
     has_proba: bool = True
 
@@ -210,12 +212,17 @@ class ModelRuntime:
         if not all(isinstance(r, dict) for r in records):
             raise InferenceInputError("every record must be a JSON object of column: value")
         columns = {c.name: [r.get(c.name, _MISSING) for r in records] for c in self.columns}
+        if self.enrich is not None:  # entity keys are not model inputs: keep what was sent
+            sent = {name for r in records for name in r}
+            columns = {n: [r.get(n, _MISSING) for r in records] for n in sent | set(columns)}
         if not self.columns:
             names = list(records[0])
             columns = {n: [r.get(n) for r in records] for n in names}
         return self._frame(columns, {})
 
     def _frame(self, columns: Mapping[str, list[Any]], declared: Mapping[str, str]) -> pd.DataFrame:
+        if self.enrich is not None:
+            columns = self.enrich(columns)
         if not self.columns:
             return pd.DataFrame(dict(columns))
         lengths = {len(v) for v in columns.values()}
@@ -391,3 +398,27 @@ def _fits(value: Any, expected: str) -> bool:
             return False
         return True
     return isinstance(value, str)
+
+
+def feature_enricher(
+    lookup: Any,
+) -> Callable[[Mapping[str, list[Any]]], Mapping[str, list[Any]]]:
+    """Columns -> columns with the feature service's features looked up online by the entity
+    keys the request carries (``lookup``: the feature store's ``FeatureLookup``, with
+    ``join_keys`` and ``many({key: [values]}) -> {column: [values]}``). A request that sends the
+    feature columns itself is used as sent; stale or unknown entities come back missing, which
+    the signature check then names."""
+    keys = [str(k) for k in lookup.join_keys]
+
+    def enrich(columns: Mapping[str, list[Any]]) -> Mapping[str, list[Any]]:
+        if not all(k in columns for k in keys):
+            return columns
+        fetched = lookup.many({k: list(columns[k]) for k in keys})
+        out = dict(columns)
+        for name, values in fetched.items():
+            current = out.get(name)
+            if current is None or all(v is _MISSING for v in current):
+                out[name] = list(values)
+        return out
+
+    return enrich

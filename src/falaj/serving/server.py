@@ -44,6 +44,8 @@ class ServeSpec:
     poll_interval_s: float = 2.0
     report_interval_s: float = 5.0
     explain_background: str | None = None
+    #: a feature service: requests may send entity keys, its features are looked up online
+    features: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -84,16 +86,32 @@ def build_serving_app(
         def factory(name: str, version: int) -> Any:
             return build(name, version, background)
 
+    enrich = None
+    if spec.features is not None:
+        from falaj.serving.runtime import feature_enricher
+
+        lookup = serving.links.feature_lookup
+        if lookup is None:
+            raise InvalidInputError("--features needs the feature store, which is not wired here")
+        enrich = feature_enricher(lookup(spec.features))  # a clear error now if unknown
     source: RevisionSource
     if spec.deployment is not None:
         source = DeploymentSource(
-            serving, spec.deployment, trusted=spec.trusted, explainer_factory=factory
+            serving,
+            spec.deployment,
+            trusted=spec.trusted,
+            explainer_factory=factory,
+            enrich=enrich,
         )
         serving.get_deployment(spec.deployment)  # a clear error now, not a never-ready server
     else:
         assert spec.model is not None
         source = ModelSource(
-            serving.links.catalog(), spec.model, trusted=spec.trusted, explainer_factory=factory
+            serving.links.catalog(),
+            spec.model,
+            trusted=spec.trusted,
+            explainer_factory=factory,
+            enrich=enrich,
         )
     options = ServerOptions(spec.max_body_bytes, spec.poll_interval_s, spec.report_interval_s)
     app = build_app(

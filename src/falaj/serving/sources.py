@@ -31,6 +31,7 @@ def load_runtime(
     *,
     trusted: bool = False,
     explainer_factory: Any | None = None,
+    enrich: Any | None = None,
 ) -> ModelRuntime:
     """Load a revision's model, refusing one whose stored digest is not the pinned one."""
     mv = catalog.get_version(revision.model_name, revision.model_version)
@@ -50,6 +51,7 @@ def load_runtime(
         model,
         revision_id=revision.target.id,
         explainer=explainer,
+        enrich=enrich,
     )
 
 
@@ -63,11 +65,13 @@ class DeploymentSource:
         *,
         trusted: bool = False,
         explainer_factory: Any | None = None,
+        enrich: Any | None = None,
     ) -> None:
         self._serving = serving
         self._name = deployment
         self._trusted = trusted
         self._explainer_factory = explainer_factory
+        self._enrich = enrich
 
     def generation(self) -> int:
         return self._serving.generation(self._name)
@@ -93,6 +97,7 @@ class DeploymentSource:
             revision,
             trusted=self._trusted,
             explainer_factory=self._explainer_factory,
+            enrich=self._enrich,
         )
 
     def report(self, start: dt.datetime, end: dt.datetime, stats: dict[str, RevisionStats]) -> None:
@@ -116,12 +121,14 @@ class ModelSource:
         *,
         trusted: bool = False,
         explainer_factory: Any | None = None,
+        enrich: Any | None = None,
     ) -> None:
         name, version = parse_model_ref(ref)
         mv = catalog.get_version(name, version)
         self._catalog = catalog
         self._trusted = trusted
         self._explainer_factory = explainer_factory
+        self._enrich = enrich
         self._revision = PlannedRevision(
             Target(f"{mv.name}-v{mv.version}", 100.0), mv.name, int(mv.version), mv.artifact_digest
         )
@@ -138,6 +145,7 @@ class ModelSource:
             revision,
             trusted=self._trusted,
             explainer_factory=self._explainer_factory,
+            enrich=self._enrich,
         )
 
     def report(self, start: dt.datetime, end: dt.datetime, stats: dict[str, RevisionStats]) -> None:
