@@ -43,7 +43,16 @@ def is_upload(method: str, path: str) -> bool:
 
 def create_app(state: ServerState) -> FastAPI:
     """The application serving ``state.workspace`` (which must have no default principal)."""
-    from falaj.server.routes import artifacts, audit, data, identity, pipelines, registry, tracking
+    from falaj.server.routes import (
+        artifacts,
+        audit,
+        data,
+        identity,
+        operations,
+        pipelines,
+        registry,
+        tracking,
+    )
 
     if state.workspace.context().principal is not None:
         raise FalajError(
@@ -72,7 +81,7 @@ def create_app(state: ServerState) -> FastAPI:
         return app.openapi()
 
     app.include_router(health, prefix=API_PREFIX)
-    for module in (identity, tracking, artifacts, registry, data, pipelines, audit):
+    for module in (identity, tracking, artifacts, registry, data, pipelines, operations, audit):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.exception_handler(FalajError)
