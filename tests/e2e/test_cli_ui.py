@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import getpass
 import os
+import queue
 import re
-import select
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,10 +34,19 @@ def test_falaj_ui_prints_a_login_link_for_the_owner(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
+        # Lines are read by a thread with blocking reads: select() on the pipe cannot see lines
+        # a previous readline() already buffered (both lines arriving in one chunk, as they do
+        # on a busy machine, left the link unread until the deadline).
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(
+            target=lambda: [lines.put(line) for line in proc.stdout or []], daemon=True
+        ).start()
         deadline, match = time.monotonic() + 120, None
         while match is None and time.monotonic() < deadline and proc.poll() is None:
-            if select.select([proc.stdout], [], [], 0.2)[0]:
-                match = LINK.search(proc.stdout.readline())
+            try:
+                match = LINK.search(lines.get(timeout=0.5))
+            except queue.Empty:
+                continue
         assert match is not None, proc.stderr.read() if proc.poll() is not None else "no link"
         origin, token = match[1], match[2]
         signed_in = httpx.get(f"{origin}/ui/login", params={"token": token})

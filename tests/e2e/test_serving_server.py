@@ -241,7 +241,10 @@ def test_bad_canary_is_rolled_back_automatically_with_its_evidence(
     ws: Workspace, seed: Seed
 ) -> None:
     dep = ws.serving.create_deployment("canary-bad", f"{MODEL}/{seed.good}")
-    policy = RolloutPolicy(window_s=0, min_requests=30, max_psi=0.2)
+    # judged on its answers, not on latency (a busy CI machine makes p99 a matter of chance)
+    policy = RolloutPolicy(
+        window_s=0, min_requests=30, max_psi=0.2, max_p99_ratio=1e9, p99_slack_ms=1e9
+    )
     ro = ws.serving.start_rollout(
         "canary-bad", f"{MODEL}/{seed.bad}", steps="50,100", policy=policy
     )
@@ -281,7 +284,10 @@ def test_bad_canary_is_rolled_back_automatically_with_its_evidence(
 
 def test_good_canary_is_promoted_automatically_step_by_step(ws: Workspace, seed: Seed) -> None:
     dep = ws.serving.create_deployment("canary-good", f"{MODEL}/{seed.good}")
-    policy = RolloutPolicy(window_s=0, min_requests=30)
+    # Latency is not judged here: on a shared, busy CI machine the canary's p99 can exceed the
+    # stable's by chance (it did: a good canary was rolled back). The latency check has its own
+    # unit tests over recorded aggregates (tests/unit/serving/test_rollout.py).
+    policy = RolloutPolicy(window_s=0, min_requests=30, max_p99_ratio=1e9, p99_slack_ms=1e9)
     ro = ws.serving.start_rollout(
         "canary-good", f"{MODEL}/{seed.same}", steps="25,50,100", policy=policy
     )

@@ -354,7 +354,10 @@ class MonitoringService(Service):
         wanted = [INPUT_PREFIX + c for c in columns] + ([pred_col] if pred_col else [])
         for chunk in self._chunks(parts, window, wanted):
             for c in columns:
-                acc[c].update(chunk[INPUT_PREFIX + c])
+                # partitions written by different callers may log different columns (a model
+                # server logs the model's inputs; a batch job may log more): count what is there
+                if INPUT_PREFIX + c in chunk.columns:
+                    acc[c].update(chunk[INPUT_PREFIX + c])
             if pred_acc is not None and pred_col is not None:
                 pred_acc.update(chunk[pred_col])
         if not acc or next(iter(acc.values())).rows == 0:

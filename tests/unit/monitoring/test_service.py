@@ -48,6 +48,31 @@ def test_drift_is_flagged_on_the_shifted_columns_only(ws: Workspace) -> None:
     assert body["prediction"]["drifted"] is True  # spend moves the predicted churn
 
 
+def test_partitions_that_log_different_columns_are_compared_together(ws: Workspace) -> None:
+    # Regression: a model server logs only the model's inputs while a batch job logs more
+    # columns (here "plan"); drift over both raised KeyError 'input.plan' on the server's rows.
+    register_model(ws)
+    log = ws.monitoring.prediction_log()
+    log_traffic(ws, log, frame(300, seed=2))  # inputs + plan + email
+    served = frame(200, seed=3)
+    loaded = ws.registry.load_model(MODEL, 1)
+    proba = loaded.predict_proba(served[FEATURES])[:, 1]
+    for i in range(len(served)):
+        log.log(
+            request_id=f"served-{i}", model=MODEL, version=1, deployment="churn-prod",
+            revision="rev-1", inputs=served[FEATURES].iloc[[i]],
+            outputs={"predict": [int(proba[i] >= 0.5)]}, latency_ms=1.0,
+            at=T0 + dt.timedelta(minutes=20, seconds=i), shadow=False,
+        )  # fmt: skip
+    log.flush()
+    outcome = ws.monitoring.drift(
+        MODEL, "champion", since=dt.timedelta(hours=2), until=T0 + dt.timedelta(hours=1)
+    )
+    features = outcome.report.features
+    assert features["spend"].rows == 500  # every row logged it
+    assert features["plan"].rows == 300  # only the batch job's rows carry it
+
+
 def test_small_windows_use_p_value_tests_corrected_for_many_columns(ws: Workspace) -> None:
     register_model(ws)
     log = ws.monitoring.prediction_log()
