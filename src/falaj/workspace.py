@@ -584,6 +584,7 @@ class Workspace:
             feedback_sink=lambda: self._feedback_sink(),
             explainer=self._serving_explainer,
             feature_lookup=lambda service: self.features.lookup(service),
+            residency=self.check_deployment_residency,
         )
         return ServingService(self._context, links)
 

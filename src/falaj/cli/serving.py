@@ -128,12 +128,18 @@ def deploy_create(
         help="Sticky A/B key: 'header:NAME' or 'field:NAME' (same key → same revision).",
     ),
     description: str | None = typer.Option(None, "--description", help="What it serves."),
+    region: str | None = typer.Option(
+        None,
+        "--region",
+        help="Where it will run (default: the workspace's region); checked against the "
+        "residency policy of the model's training data.",
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """Create a deployment serving one model version (pinned to its digest) at 100 %."""
     with open_workspace(ctx) as ws:
         dep = ws.serving.create_deployment(
-            name, model, routing_key=routing_key, description=description
+            name, model, routing_key=routing_key, description=description, region=region
         )
     if as_json:
         print_json(dep.to_dict())

@@ -106,3 +106,6 @@ class ServingLinks:
     #: ``feature service name -> FeatureLookup`` (the feature store's online lookup by entity
     #: key: ``join_keys`` and ``many({key: [values]})``), for ``falaj serve --features``
     feature_lookup: Callable[[str], Any] | None = None
+    #: ``(model, version, region)``: raises when the residency policy keeps the model's training
+    #: data out of ``region`` (the governance area's deployment hook)
+    residency: Callable[[str, int, str], None] | None = None

@@ -113,13 +113,25 @@ class ServingService(Service):
         *,
         routing_key: str | None = None,
         description: str | None = None,
+        region: str | None = None,
     ) -> Deployment:
-        """A deployment serving ``model`` (``credit@champion``) at 100 %, pinned to its digest."""
+        """A deployment serving ``model`` (``credit@champion``) at 100 %, pinned to its digest.
+
+        ``region`` is where it will run (default: the workspace's); a model trained on data whose
+        classification may not live there is refused by the residency policy, and audited."""
         check_deployment_name(name)
         key = parse_routing_key(routing_key)
         self.authorize(Action.DEPLOYMENT_CREATE, "deployment", name)
         mv = self._resolve(model)
-        details = {"model": f"{mv.name}/{mv.version}", "digest": mv.artifact_digest}
+        target = region or self.context.region
+        if self._links.residency is not None:
+            with machinery():
+                self._links.residency(mv.name, mv.version, target)
+        details = {
+            "model": f"{mv.name}/{mv.version}",
+            "digest": mv.artifact_digest,
+            "region": target,
+        }
         with self.mutation(
             Action.DEPLOYMENT_CREATE, "deployment", name, details=details, authorized=True
         ) as m:

@@ -99,3 +99,23 @@ def test_deployment_hook_refuses_regions_the_training_data_may_not_go(
     with pytest.raises(ResidencyViolationError, match="deploy model credit/1"):
         governed.check_deployment_residency("credit", mv.version, "us-east-1")
     governed.check_deployment_residency("credit", mv.version, "ae-abudhabi-1")
+
+
+def test_a_deployment_to_a_region_the_training_data_may_not_go_is_refused(
+    governed: Workspace,
+) -> None:
+    dv = governed.datasets.register("loans", _frame(), classifications={"customer": ["pii"]})
+    mv = governed.registry.create_version("credit", log_model(governed, dataset_ids=[dv.id]))
+    with pytest.raises(
+        ResidencyViolationError, match="deploy model credit/1 to region 'us-east-1'"
+    ):
+        governed.serving.create_deployment("credit-us", f"credit/{mv.version}", region="us-east-1")
+    assert [d.name for d in governed.serving.list_deployments()] == []  # nothing was created
+    denied = governed.audit.list(outcome="denied")
+    assert any("us-east-1" in str(e.details) for e in denied)
+    # the workspace's own region (ae-dubai-1) and another allowed one are fine
+    governed.serving.create_deployment("credit-home", f"credit/{mv.version}")
+    dep = governed.serving.create_deployment(
+        "credit-ad", f"credit/{mv.version}", region="ae-abudhabi-1"
+    )
+    assert dep.revisions[0].model_version == mv.version
