@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from functools import cached_property, partial, wraps
+from functools import cached_property, partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
@@ -25,13 +25,14 @@ from falaj.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from falaj.governance.audit import Actor, record_event
 from falaj.governance.audit_log import AuditLog
 from falaj.governance.authorization import Authorizer, LocalOwnerPolicy
-from falaj.governance.context import current_scope, machinery, request_scope
+from falaj.governance.context import current_scope, request_scope
 from falaj.governance.ledger import open_chain
 from falaj.governance.principal import Principal
 from falaj.governance.service import ServiceContext
 from falaj.lineage.graph import LineageService
 from falaj.store.metadata_store import MetadataStore
 from falaj.store.schema import new_id, utcnow
+from falaj.workspace.stores import object_store as _object_store
 
 if TYPE_CHECKING:  # capability services are imported on first use, not with the workspace
     from falaj.artifacts.keys import KeyService
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # capability services are imported on first use, not with the
     from falaj.tracking.run import ActiveRun
     from falaj.tracking.service import TrackingService
     from falaj.training.service import TrainingService
+    from falaj.workspace.adapters import MonitoringAccuracy
 
 __all__ = ["Workspace"]
 
@@ -250,7 +252,9 @@ class Workspace:
         """
         if not isinstance(principal, Principal):
             raise InvalidInputError(f"principal {principal!r} is invalid: expected a Principal")
-        return cast(Workspace, _ActingAs(self, principal, self.authenticated))
+        from falaj.workspace.views import ActingAs
+
+        return cast(Workspace, ActingAs(self, principal, self.authenticated))
 
     def acting_as(self, principal: Principal) -> AbstractContextManager[str]:
         """A block in which every call of this workspace acts as ``principal`` (see
@@ -279,6 +283,11 @@ class Workspace:
 
     def actor(self) -> Actor:
         return self._context.actor()
+
+    @property
+    def objects_store(self) -> ObjectStore:
+        """The object store under the artifact service (encrypted or not)."""
+        return self._objects
 
     @property
     def store(self) -> MetadataStore:
@@ -466,88 +475,9 @@ class Workspace:
         return self.compliance.report(self._compliance_facts)
 
     def _compliance_facts(self) -> dict[str, Any]:
-        import os
+        from falaj.workspace.compliance import compliance_facts
 
-        from falaj.artifacts.encryption import EncryptedObjectStore
-        from falaj.governance.compliance import DataFact, ModelFact, transport_facts
-        from falaj.governance.residency import labels_of
-
-        policy = self.registry.residency()
-        objects = self._objects
-        encrypted = isinstance(objects, EncryptedObjectStore)
-
-        def at_rest(digest: str) -> tuple[bool | None, str | None]:
-            if not objects.exists(digest):
-                return None, None
-            if not isinstance(objects, EncryptedObjectStore):
-                return False, None
-            key_id = objects.key_id_of(digest)
-            if key_id is not None:
-                return True, key_id
-            return (None, None) if objects.is_encrypted_object(digest) else (False, None)
-
-        datasets = []
-        for dv in self.datasets.latest_versions():
-            for v in self.datasets.versions(dv.name):
-                labels = sorted(labels_of(v.classifications))
-                enc, key_id = at_rest(v.artifact_digest)
-                bad = [
-                    f"{c} may not live in {v.region} (allowed: {list(policy.rules[c].regions)})"
-                    for c in policy.violations(labels, v.region)
-                ]
-                datasets.append(DataFact(v.id, v.region, labels, enc, key_id, bad))
-        models = []
-        for model in self.registry.list_models():
-            for mv in self.registry.list_versions(model.name):
-                check = self.registry.verify_signature(mv.name, mv.version)
-                carried = self.model_classifications(mv.name, mv.version)
-                region = self.artifacts.info(mv.artifact_digest).region
-                enc, _ = at_rest(mv.artifact_digest)
-                bad = [
-                    f"carries {c} data, which may not live in {region}"
-                    for c in policy.violations(carried, region)
-                ]
-                if check.status != "valid":
-                    bad.append(f"signature {check.status}: {check.detail}")
-                models.append(
-                    ModelFact(
-                        mv.ref,
-                        mv.status,
-                        region,
-                        check.status,
-                        check.detail,
-                        check.key_id,
-                        enc,
-                        sorted(carried),
-                        bad,
-                    )
-                )
-        chain = self.audit.verify()
-        first = chain.first_bad
-        keys = self.keys.list() if encrypted else []
-        return {
-            "workspace_id": self.id,
-            "region": self._settings.region,
-            "residency_policy": policy.as_dict(),
-            "signing_mode": self._settings.signing_mode,
-            "encryption": {
-                "enabled": encrypted,
-                "current_key": next((k.key_id for k in keys if k.current), None),
-                "master_keys": len(keys),
-                "destroyed_keys": sum(1 for k in keys if k.destroyed),
-            },
-            "audit": {
-                "ok": chain.ok,
-                "checked": chain.checked,
-                "genesis_seq": chain.genesis_seq,
-                "head_seq": chain.head_seq,
-                "first_bad_seq": first.seq if first else None,
-                "problem": first.problem if first else None,
-            },
-            "datasets": datasets,
-            "models": models,
-            "transport": transport_facts(self._settings, os.environ),
-        }
+        return compliance_facts(self)
 
     @cached_property
     def monitoring(self) -> MonitoringService:
@@ -555,6 +485,7 @@ class Workspace:
         (``falaj.monitoring``)."""
         from falaj.monitoring.ports import MonitoringLinks
         from falaj.monitoring.service import MonitoringService
+        from falaj.workspace.adapters import ServingRequestStats
 
         # predictions hold production inputs: encrypted at rest like every artifact when the
         # workspace encrypts (retention deletes them, so they live outside the shared index)
@@ -568,7 +499,7 @@ class Workspace:
             registry=lambda: self.registry,
             datasets=lambda: self.datasets,
             pipelines=lambda: self.pipelines,
-            request_stats=lambda: _ServingRequestStats(self),
+            request_stats=lambda: ServingRequestStats(self),
         )
         return MonitoringService(self._context, links)
 
@@ -611,10 +542,12 @@ class Workspace:
         """Where feedback labels go: monitoring's feedback (labels joined to request ids)."""
         return self.monitoring
 
-    def rollout_accuracy(self) -> _MonitoringAccuracy:
+    def rollout_accuracy(self) -> MonitoringAccuracy:
         """Monitoring's accuracy of a deployment revision's answers from feedback, for the
         rollout controller (serving's ``AccuracySource``)."""
-        return _MonitoringAccuracy(self)
+        from falaj.workspace.adapters import MonitoringAccuracy
+
+        return MonitoringAccuracy(self)
 
     def serving_collectors(self, models: list[tuple[str, int | None]]) -> tuple[Any, ...]:
         """Prometheus collectors of monitoring's latest drift and metric results for the
@@ -654,111 +587,3 @@ class Workspace:
             f"Workspace(home={str(self.home)!r}, db={self._store.url!r}, "
             f"principal={self._principal})"
         )
-
-
-def _object_store(settings: Settings, url: str | None = None) -> ObjectStore:
-    """The artifact store (or another object store at ``url`` under it, such as the prediction
-    log's): envelope-encrypted when ``encryption = true`` (master keys in
-    ``<home>/keys/master``)."""
-    location = url or settings.artifacts_url
-    if not settings.encryption:
-        return ObjectStore(location)
-    from falaj.artifacts.encryption import EncryptedObjectStore
-    from falaj.governance.kms import FileKeyProvider
-
-    keys = FileKeyProvider.for_home(settings.home)
-    keys.current_key_id()  # the first master key is created with the workspace
-    return EncryptedObjectStore(location, keys=keys)
-
-
-class _ServingRequestStats:
-    """Serving's request aggregates as monitoring's system-health checks read them
-    (monitoring's ``RequestStatsSource``): one entry per deployment revision serving ``model``."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
-
-    def request_stats(self, model: str, since: dt.datetime, until: dt.datetime) -> list[Any]:
-        from falaj.monitoring.ports import RequestStats
-
-        out: list[Any] = []
-        with machinery():  # part of the monitor run that was authorized
-            for deployment in self._ws.serving.list_deployments():
-                revisions = [r.id for r in deployment.revisions if r.model_name == model]
-                if not revisions:
-                    continue
-                sums = self._ws.serving.summaries(deployment.name, revisions, since)
-                for revision, summary in sums.items():
-                    if summary.requests == 0:
-                        continue
-                    out.append(
-                        RequestStats(
-                            revision=f"{deployment.name}/{revision}",
-                            requests=summary.requests,
-                            errors=summary.errors,
-                            latency_p95_ms=float(summary.p95_ms or 0.0),
-                        )
-                    )
-        return out
-
-
-class _MonitoringAccuracy:
-    """Accuracy of a deployment revision's answers from the feedback joined to its logged
-    predictions (serving's ``AccuracySource``); None until labels exist."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
-
-    def accuracy(
-        self, deployment: str, revision_id: str, since: dt.datetime
-    ) -> tuple[float, int] | None:
-        revision = self._ws.serving.get_deployment(deployment).revision(revision_id)
-        if revision is None:
-            return None
-        outcome = self._ws.monitoring.performance(
-            revision.model_name, revision.model_version, since=since, record=False
-        )
-        value = outcome.performance.metrics.get("accuracy")
-        if value is None or outcome.performance.labelled == 0:
-            return None
-        return float(value), outcome.performance.labelled
-
-
-class _ActingAs:
-    """A view of a workspace whose every call runs in ``request_scope(principal=...)``."""
-
-    def __init__(self, target: Any, principal: Principal, authenticated: Principal) -> None:
-        self._target = target
-        self._principal = principal
-        self._authenticated = authenticated
-
-    def __getattr__(self, name: str) -> Any:
-        with request_scope(principal=self._principal, authenticated=self._authenticated):
-            value = getattr(self._target, name)
-        if name.startswith("_") or isinstance(value, str | int | float | bool | Path | Settings):
-            return value
-        if callable(value):
-            return self._wrap(value)
-        if hasattr(value, "__dict__") and not isinstance(value, type):
-            return _ActingAs(value, self._principal, self._authenticated)
-        return value
-
-    def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(fn)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with request_scope(principal=self._principal, authenticated=self._authenticated):
-                return fn(*args, **kwargs)
-
-        return call
-
-    def close(self) -> None:
-        """Closing a view closes nothing: the workspace it views stays open."""
-
-    def __enter__(self) -> _ActingAs:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def __repr__(self) -> str:
-        return f"{self._target!r} acting as {self._principal}"
